@@ -1,0 +1,73 @@
+# StandX Perps Python client. `make test` and `make demo` set everything up from a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+NODE_BIN := node_modules/.bin
+PKG := generated/standx_client
+MOCK_PORT ?= 8765
+export REDOCLY_TELEMETRY := off
+export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
+
+.PHONY: help setup generate check-generated lint typecheck spec-lint test test-fast demo mock bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+# The virtual environment, rebuilt when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,mock]'
+	touch $@
+
+# Pinned npm tools (Prism, Redocly) from the committed lock file.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed  ## create .venv and node_modules
+
+generate: $(VENV)/.installed  ## regenerate generated/standx_client (and the mock's spec copy) from openapi/standx.yaml
+	$(PY) generator/generate.py
+
+check-generated: $(VENV)/.installed  ## fail if the committed generated code differs from a fresh generation
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	$(PY) generator/generate.py --out-root $$tmp >/dev/null; \
+	status=0; \
+	for path in $(PKG) mock/standx_mock/standx.yaml mock/standx_mock/_spec_hash.py; do \
+	  if ! diff -r -q -x __pycache__ $$path $$tmp/$$path >/dev/null 2>&1; then status=1; \
+	    echo "STALE: $$path differs from a fresh 'make generate':"; \
+	    diff -r -u -x __pycache__ $$path $$tmp/$$path | head -40; fi; \
+	done; \
+	if [ $$status -ne 0 ]; then echo "Run 'make generate' and commit the result."; exit 1; fi; \
+	echo "check-generated: generated code matches openapi/standx.yaml, generator/ and overlays/"
+
+spec-lint: $(VENV)/.installed node_modules/.installed  ## validate and lint the OpenAPI document
+	$(BIN)/openapi-spec-validator openapi/standx.yaml
+	$(NODE_BIN)/redocly lint --format=stylish openapi/standx.yaml
+
+lint: $(VENV)/.installed  ## ruff on hand-written code and on the generated package
+	$(BIN)/ruff check overlays generator mock tests examples
+	$(BIN)/ruff format --check overlays generator mock tests examples
+	$(BIN)/ruff check --isolated --select F,I,UP --target-version py311 --line-length 120 $(PKG)
+
+typecheck: $(VENV)/.installed  ## mypy --strict on the package (generated code with the overlay laid in) and the mock
+	$(BIN)/mypy --strict $(PKG) mock/standx_mock
+
+test: $(VENV)/.installed node_modules/.installed check-generated spec-lint lint typecheck  ## everything CI runs
+	$(BIN)/pytest
+
+test-fast: $(VENV)/.installed  ## the pytest suite only
+	$(BIN)/pytest
+
+mock: $(VENV)/.installed  ## run the mock exchange on 127.0.0.1:$(MOCK_PORT)
+	$(PY) -m standx_mock --port $(MOCK_PORT) --market-maker
+
+demo: $(VENV)/.installed  ## the client against the local mock exchange: a short trading session
+	$(PY) examples/demo.py
+
+clean:  ## remove caches (keeps .venv and node_modules)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -1,0 +1,34 @@
+# Copied from overlays/_operation.py by `make generate`. Do not edit here: edit overlays/_operation.py.
+"""The shape of one row of the generated operation table (`_operations.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One argument: its Python name, its name on the wire, where it goes, and the spec's rule for it."""
+
+    py: str
+    wire: str
+    location: Literal["query", "header", "path", "body"]
+    required: bool
+    rule: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """How to send one operation of the spec."""
+
+    name: str
+    method: str
+    host: str  # the first label of the operation's server: "perps", "geo", "api"
+    path: str
+    auth: bool  # bearer JWT required
+    signed: bool  # ed25519 body signature required
+    has_body: bool
+    text: bool  # the 200 answer is text/plain
+    params: tuple[Param, ...]
+    require_one_of: tuple[tuple[str, ...], ...]  # exactly one of each group must be given

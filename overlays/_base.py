@@ -1,0 +1,290 @@
+"""The one request path behind every facade method: check, build, sign, send, map errors, decode, type.
+
+`_ClientCore` holds configuration and the pure steps (`_build`, `_finish`); `SyncClientBase` and
+`AsyncClientBase` only differ in how they send.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any, Self, TypeVar
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+
+from ._operation import Operation
+from ._validate import declared_headers, prepare
+from .exceptions import (
+    APIError,
+    RateLimitError,
+    RequestTimeoutError,
+    ResponseDecodeError,
+    TransportError,
+    ValidationError,
+    error_class,
+)
+from .signing import SigningKey, StandXAuth
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://perps.standx.com"
+DEFAULT_GEO_URL = "https://geo.standx.com"
+DEFAULT_AUTH_URL = "https://api.standx.com"
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+_USER_AGENT = "standx-client-python"
+
+
+def _check_url(name: str, url: str) -> str:
+    """HTTPS only, except on loopback (the local mock exchange)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "https" and host:
+        return url.rstrip("/")
+    if parts.scheme == "http" and (host == "localhost" or _is_loopback(host)):
+        return url.rstrip("/")
+    raise ValidationError("client", name, f"{url!r} must be an https:// URL (plain http only for loopback)")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, when.timestamp() - time.time()) if when else None
+
+
+class _ClientCore:
+    """Configuration and the send-independent steps of a request."""
+
+    def __init__(
+        self,
+        *,
+        jwt: str | None = None,
+        signing_key: SigningKey | str | bytes | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        geo_url: str = DEFAULT_GEO_URL,
+        auth_url: str = DEFAULT_AUTH_URL,
+        session_id: str | None = None,
+        impersonate: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        self._jwt = jwt.strip() if jwt else None
+        self._key = SigningKey.parse(signing_key) if signing_key is not None else None
+        self._hosts = {
+            "perps": _check_url("base_url", base_url),
+            "geo": _check_url("geo_url", geo_url),
+            "api": _check_url("auth_url", auth_url),
+        }
+        self._defaults = {"x-session-id": session_id, "x-impersonate": impersonate}
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        # Sign only for our own perps and auth hosts: a key must never sign for a host it was not meant for.
+        signed_hosts = {urlsplit(self._hosts[h]).hostname or "" for h in ("perps", "api")}
+        self._auth = StandXAuth(self._key, hosts=signed_hosts) if self._key is not None else None
+
+    @classmethod
+    def _env_kwargs(cls) -> dict[str, Any]:
+        env = os.environ
+        kwargs: dict[str, Any] = {"jwt": env.get("STANDX_JWT"), "signing_key": env.get("STANDX_SIGNING_KEY")}
+        for name, var in (("base_url", "STANDX_BASE_URL"), ("geo_url", "STANDX_GEO_URL"),
+                          ("auth_url", "STANDX_AUTH_URL"), ("session_id", "STANDX_SESSION_ID")):  # fmt: skip
+            if env.get(var):
+                kwargs[name] = env[var]
+        return kwargs
+
+    @property
+    def session_id(self) -> str | None:
+        """The default `x-session-id` for operations that take it (new_order, cancel_order)."""
+        return self._defaults["x-session-id"]
+
+    @session_id.setter
+    def session_id(self, value: str | None) -> None:
+        self._defaults["x-session-id"] = value
+
+    @property
+    def signing_key(self) -> SigningKey | None:
+        return self._key
+
+    def _build(self, op: Operation, values: Mapping[str, object]) -> httpx.Request:
+        query, headers, body = prepare(op, values)
+        if op.auth and not self._jwt:
+            raise ValidationError(op.name, "jwt", "this operation needs a JWT: pass jwt= or set STANDX_JWT")
+        if op.signed and self._auth is None:
+            raise ValidationError(op.name, "signing_key", "this operation is signed: pass the key bound to the JWT")
+        url = self._hosts[op.host] + op.path
+        if query:
+            url += "?" + urlencode(query)
+        given = {name for name, _ in headers}
+        for name in declared_headers(op) - given:
+            default = self._defaults.get(name)
+            if default:
+                headers.append((name, default))
+        headers.append(("accept", "application/json" if not op.text else "text/plain"))
+        headers.append(("user-agent", _USER_AGENT))
+        if op.auth:
+            headers.append(("authorization", f"Bearer {self._jwt}"))
+        content = None
+        if body is not None:
+            # Serialized once: these exact bytes are signed and sent.
+            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            headers.append(("content-type", "application/json"))
+        return httpx.Request(
+            op.method, url, headers=headers, content=content, extensions={"timeout": self._timeout.as_dict()}
+        )
+
+    def _finish(self, op: Operation, response: httpx.Response, parse: Callable[[Any], T]) -> T:
+        if not 200 <= response.status_code < 300:
+            raise self._api_error(op, response)
+        content = response.content
+        data: Any
+        try:
+            data = content.decode("utf-8") if op.text else json.loads(content, parse_float=Decimal)
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise ResponseDecodeError(
+                f"expected {'text' if op.text else 'JSON'}, got {len(content)} bytes of "
+                f"{response.headers.get('content-type', 'no content type')}",
+                status_code=response.status_code,
+                body=content,
+                operation=op.name,
+            ) from None
+        if isinstance(data, dict) and isinstance(data.get("code"), int) and data["code"] != 0:
+            raise self._api_error(op, response, data)  # HTTP 200 with an error in the body
+        try:
+            return parse(data)
+        except (KeyError, ValueError, TypeError, AttributeError, ArithmeticError) as exc:
+            raise ResponseDecodeError(
+                f"response does not match the spec: {type(exc).__name__}: {exc}",
+                status_code=response.status_code,
+                body=content,
+                operation=op.name,
+            ) from None
+
+    @staticmethod
+    def _api_error(op: Operation, response: httpx.Response, data: Any = None) -> APIError:
+        if data is None:
+            try:
+                data = json.loads(response.content)
+            except ValueError:
+                data = None
+        fields = data if isinstance(data, dict) else {}
+        code = fields.get("code") if isinstance(fields.get("code"), int) else None
+        message = fields.get("message")
+        if not isinstance(message, str):
+            message = response.reason_phrase or "error"
+            if data is None and response.content:
+                message += f" (non-JSON body, {len(response.content)} bytes)"
+        request_id = fields.get("request_id")
+        kwargs: dict[str, Any] = {
+            "status_code": response.status_code,
+            "code": code,
+            "request_id": request_id if isinstance(request_id, str) else None,
+            "body": response.content,
+            "operation": op.name,
+        }
+        status = response.status_code if response.status_code != 200 else (code or 500)
+        cls = error_class(status)
+        if cls is RateLimitError:
+            return RateLimitError(message, retry_after=_retry_after(response), **kwargs)
+        return cls(message, **kwargs)
+
+    @staticmethod
+    def _transport_error(op: Operation, exc: httpx.TransportError) -> TransportError:
+        if isinstance(exc, httpx.TimeoutException):
+            return RequestTimeoutError(f"{op.name}: timed out ({type(exc).__name__})", operation=op.name)
+        return TransportError(f"{op.name}: {type(exc).__name__}: {exc}", operation=op.name)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self._hosts['perps']!r}, jwt={'<set>' if self._jwt else None}, "
+            f"signing_key={self._key!r})"
+        )
+
+
+class SyncClientBase(_ClientCore):
+    """Configuration shared by every `StandX` method.
+
+    Args:
+        jwt: the access token from the StandX sign-in (Authorization: Bearer).
+        signing_key: the ed25519 key the JWT is bound to (base58, hex, base64, 32 or 64 bytes).
+        base_url, geo_url, auth_url: the perps, geo (region) and auth hosts.
+        session_id: default `x-session-id` for new_order and cancel_order.
+        impersonate: default `x-impersonate` (vault owners).
+        timeout: seconds, or an `httpx.Timeout`.
+        transport: an `httpx.BaseTransport` (tests pass `httpx.MockTransport`).
+    """
+
+    def __init__(self, *, transport: httpx.BaseTransport | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._http = httpx.Client(
+            transport=transport, timeout=self._timeout, follow_redirects=False, auth=self._auth
+        )
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Self:
+        """STANDX_JWT, STANDX_SIGNING_KEY, STANDX_BASE_URL (and STANDX_GEO_URL, STANDX_SESSION_ID)."""
+        return cls(**{**cls._env_kwargs(), **overrides})
+
+    def _call(self, op: Operation, values: Mapping[str, object], parse: Callable[[Any], T]) -> T:
+        request = self._build(op, values)
+        try:
+            response = self._http.send(request)
+        except httpx.TransportError as exc:
+            raise self._transport_error(op, exc) from None
+        return self._finish(op, response, parse)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncClientBase(_ClientCore):
+    """Configuration shared by every `AsyncStandX` method; the same arguments as `SyncClientBase`,
+    with `transport` an `httpx.AsyncBaseTransport`."""
+
+    def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._http = httpx.AsyncClient(
+            transport=transport, timeout=self._timeout, follow_redirects=False, auth=self._auth
+        )
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Self:
+        """STANDX_JWT, STANDX_SIGNING_KEY, STANDX_BASE_URL (and STANDX_GEO_URL, STANDX_SESSION_ID)."""
+        return cls(**{**cls._env_kwargs(), **overrides})
+
+    async def _call(self, op: Operation, values: Mapping[str, object], parse: Callable[[Any], T]) -> T:
+        request = self._build(op, values)
+        try:
+            response = await self._http.send(request)
+        except httpx.TransportError as exc:
+            raise self._transport_error(op, exc) from None
+        return self._finish(op, response, parse)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -1,0 +1,122 @@
+"""Every failure the client raises is a `StandXError`.
+
+    StandXError
+    ├── ValidationError          bad input, refused before anything was sent (names the field)
+    ├── TransportError           no usable HTTP answer: connect error, timeout, dropped connection
+    │   └── RequestTimeoutError
+    └── APIError                 the exchange answered with an error (HTTP status, or HTTP 200 with code != 0)
+        ├── BadRequestError          400
+        ├── AuthenticationError      401
+        ├── PermissionDeniedError    403
+        ├── NotFoundError            404
+        ├── RateLimitError           429 (retry_after)
+        ├── ServerError              5xx and other unexpected statuses
+        └── ResponseDecodeError      a 2xx body that is not what the spec says (not JSON, wrong shape)
+
+Messages and attributes never carry the JWT or the signing key: the request headers are not kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class StandXError(Exception):
+    """Root of every error this client raises."""
+
+
+class ValidationError(StandXError, ValueError):
+    """An argument broke the spec's rules; the request was not sent."""
+
+    def __init__(self, operation: str, field: str, problem: str) -> None:
+        self.operation = operation
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{operation}: {field}: {problem}")
+
+
+class TransportError(StandXError):
+    """The request got no usable HTTP answer (connection refused or dropped, TLS failure, timeout)."""
+
+    def __init__(self, message: str, *, operation: str | None = None) -> None:
+        self.operation = operation
+        super().__init__(message)
+
+
+class RequestTimeoutError(TransportError):
+    """Connect, read, write or pool timeout."""
+
+
+class APIError(StandXError):
+    """The exchange answered with an error."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: int | None = None,
+        request_id: str | None = None,
+        body: bytes = b"",
+        operation: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.body = body
+        self.operation = operation
+        where = f"{operation}: " if operation else ""
+        super().__init__(f"{where}HTTP {status_code}, code {code}: {message}")
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code}, code={self.code}, "
+            f"message={self.message!r}, request_id={self.request_id!r})"
+        )
+
+
+class BadRequestError(APIError):
+    """400: the exchange rejected the request's parameters."""
+
+
+class AuthenticationError(APIError):
+    """401: missing, invalid or expired JWT, or an invalid body signature."""
+
+
+class PermissionDeniedError(APIError):
+    """403: authenticated, but not allowed."""
+
+
+class NotFoundError(APIError):
+    """404: no such resource (for example an unknown order)."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests. `retry_after` is the server's Retry-After in seconds, when it sent one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class ServerError(APIError):
+    """5xx, or a status the spec does not describe."""
+
+
+class ResponseDecodeError(APIError):
+    """A success status whose body is not what the spec describes (not JSON, truncated, wrong shape)."""
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+def error_class(status_code: int) -> type[APIError]:
+    """The exception class for an HTTP status (or an exchange body `code`, which uses the same numbers)."""
+    return _BY_STATUS.get(status_code, ServerError)
