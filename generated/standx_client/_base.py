@@ -231,9 +231,7 @@ class SyncClientBase(_ClientCore):
 
     def __init__(self, *, transport: httpx.BaseTransport | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._http = httpx.Client(
-            transport=transport, timeout=self._timeout, follow_redirects=False, auth=self._auth
-        )
+        self._http = httpx.Client(transport=transport, timeout=self._timeout, follow_redirects=False, auth=self._auth)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Self:

@@ -179,4 +179,3 @@ class StandXAuth(httpx.Auth):
 
     def __repr__(self) -> str:
         return f"StandXAuth(key={self._key!r}, hosts={sorted(self._hosts)!r})"
-

@@ -1,0 +1,96 @@
+"""Client configuration: hosts, HTTPS, environment, session and impersonation headers, redaction."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+from standx_client import StandX, ValidationError
+
+from tests.conftest import DOC_EXAMPLES, JWT, SEED_HEX, Recorder, json_response
+
+ACK = {"code": 0, "message": "success", "request_id": "r"}
+ORDER = dict(symbol="BTC-USD", side="buy", order_type="market", qty="1", time_in_force="ioc", reduce_only=False)
+
+
+def test_region_goes_to_the_geo_host() -> None:
+    recorder = Recorder({"/v1/region": json_response({"systemTime": 1, "region": "jp"})})
+    StandX(geo_url="https://geo.example.test", transport=httpx.MockTransport(recorder)).query_region()
+    assert str(recorder.last.url) == "https://geo.example.test/v1/region"
+
+
+@pytest.mark.parametrize("url", ["http://perps.standx.com", "ftp://x", "perps.standx.com", "http://10.0.0.1:8765"])
+def test_plain_http_refused_except_loopback(url: str) -> None:
+    with pytest.raises(ValidationError, match="base_url"):
+        StandX(base_url=url)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8765", "http://localhost:1", "http://[::1]:9"])
+def test_loopback_http_allowed(url: str) -> None:
+    assert StandX(base_url=url)
+
+
+def test_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STANDX_JWT", JWT)
+    monkeypatch.setenv("STANDX_SIGNING_KEY", SEED_HEX)
+    monkeypatch.setenv("STANDX_BASE_URL", "http://127.0.0.1:9999")
+    recorder = Recorder({"/api/new_order": json_response(ACK)})
+    client = StandX.from_env(transport=httpx.MockTransport(recorder))
+    client.new_order(**ORDER)
+    assert recorder.last.url.host == "127.0.0.1"
+    assert recorder.last.headers["authorization"] == f"Bearer {JWT}"
+    assert "x-request-signature" in recorder.last.headers
+
+
+def test_session_id_default_and_per_call_override() -> None:
+    recorder = Recorder(
+        {
+            "/api/new_order": json_response(ACK),
+            "/api/cancel_order": json_response(ACK),
+            "/api/change_leverage": json_response(ACK),
+        }
+    )
+    client = StandX(jwt=JWT, signing_key=SEED_HEX, session_id="S1", transport=httpx.MockTransport(recorder))
+    client.new_order(**ORDER)
+    client.new_order(**ORDER, x_session_id="S2")
+    client.cancel_order(order_id=1)
+    client.change_leverage(symbol="BTC-USD", leverage=5)  # the spec declares no x-session-id here
+    assert [r.headers.get("x-session-id") for r in recorder.requests] == ["S1", "S2", "S1", None]
+    client.session_id = "S3"
+    client.new_order(**ORDER)
+    assert recorder.last.headers["x-session-id"] == "S3"
+
+
+def test_impersonate_on_authenticated_operations_only() -> None:
+    balance = DOC_EXAMPLES["query_balance"]["response"]
+    recorder = Recorder(
+        {"/api/query_balance": json_response(balance), "/api/health": lambda r: httpx.Response(200, text="OK")}
+    )
+    client = StandX(jwt=JWT, impersonate="cv_vault1", transport=httpx.MockTransport(recorder))
+    client.query_balance()
+    client.health()
+    assert recorder.requests[0].headers["x-impersonate"] == "cv_vault1"
+    assert "x-impersonate" not in recorder.requests[1].headers
+
+
+def test_secrets_never_in_repr_errors_or_debug_logs(caplog: pytest.LogCaptureFixture) -> None:
+    from standx_client import SigningKey
+    from standx_client.signing import b58encode
+
+    secret_b58 = b58encode(bytes.fromhex(SEED_HEX))
+    recorder = Recorder(
+        {"/api/new_order": lambda r: httpx.Response(401, json={"code": 401, "message": "invalid body signature"})}
+    )
+    client = StandX(jwt=JWT, signing_key=secret_b58, transport=httpx.MockTransport(recorder))
+    texts = [repr(client), str(client), repr(client.signing_key), repr(SigningKey.parse(SEED_HEX))]
+    with caplog.at_level(logging.DEBUG):
+        try:
+            client.new_order(**ORDER)
+        except Exception as exc:
+            texts += [str(exc), repr(exc), repr(exc.__dict__)]
+    texts += [record.getMessage() for record in caplog.records]
+    joined = "\n".join(texts)
+    for secret in (JWT, SEED_HEX, secret_b58):
+        assert secret not in joined
+    assert "new_order" in joined  # the error itself was captured
