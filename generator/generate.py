@@ -159,6 +159,7 @@ class Spec:
                 for p in [self.resolve(p) for p in item.get("parameters", []) + op.get("parameters", [])]:
                     params.append(self._param(p["name"], p["in"], p.get("required", False), p["schema"]))
                 one_of = [list(op.get("x-standx-require-one-of", []))] if "x-standx-require-one-of" in op else []
+                conditions: list[tuple[str, str, str, Any]] = []
                 body = op.get("requestBody")
                 if body is not None:
                     schema = self.resolve(self.resolve(body)["content"]["application/json"]["schema"])
@@ -167,7 +168,16 @@ class Spec:
                         params.append(self._param(name, "body", name in required, prop))
                     if "x-standx-require-one-of" in schema:
                         one_of.append(list(schema["x-standx-require-one-of"]))
+                    for kind in ("required", "forbidden"):
+                        for name, when in schema.get(f"x-standx-{kind}-when", {}).items():
+                            conditions += [(kind, name, other, value) for other, value in when.items()]
                 ok = self.resolve(op["responses"]["200"])
+                ok_schema = self.resolve(next(iter(ok.get("content", {}).values()), {}).get("schema", {}))
+                echo = tuple(
+                    (name, prop["x-standx-from-request"])
+                    for name, prop in ok_schema.get("properties", {}).items()
+                    if "x-standx-from-request" in prop
+                )
                 table[op["operationId"]] = {
                     "name": op["operationId"],
                     "method": method.upper(),
@@ -179,12 +189,18 @@ class Spec:
                     "text": "text/plain" in ok.get("content", {}),
                     "params": params,
                     "require_one_of": tuple(tuple(names) for names in one_of),
+                    "conditions": tuple(conditions),
+                    "idempotent": bool(op.get("x-standx-idempotent")),
+                    "echo": echo,
                 }
         return table
 
     def _param(self, wire: str, location: str, required: bool, schema: Any) -> dict[str, Any]:
         py = str(strings.PythonIdentifier(value=wire, prefix="field_"))
-        return {"py": py, "wire": wire, "in": location, "required": required, "rule": self.rule(schema)}
+        rule = self.rule(schema)
+        if "x-standx-client-generated" in schema:  # a sibling of the $ref, so read it before resolving
+            rule["generate"] = schema["x-standx-client-generated"]
+        return {"py": py, "wire": wire, "in": location, "required": required, "rule": rule}
 
 
 def _arg_type(prop: Any) -> str:

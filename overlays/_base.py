@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import ipaddress
 import json
@@ -13,7 +14,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -22,14 +23,21 @@ from ._operation import Operation
 from ._validate import declared_headers, prepare
 from .exceptions import (
     APIError,
+    NotFoundError,
+    OrderStatusUnknownError,
     RateLimitError,
     RequestTimeoutError,
     ResponseDecodeError,
+    StandXError,
     TransportError,
     ValidationError,
     error_class,
 )
+from .retry import CreditBucket, RateLimit, RetryPolicy
 from .signing import SigningKey, StandXAuth
+
+if TYPE_CHECKING:
+    from .models.order import Order
 
 T = TypeVar("T")
 
@@ -37,6 +45,11 @@ DEFAULT_BASE_URL = "https://perps.standx.com"
 DEFAULT_GEO_URL = "https://geo.standx.com"
 DEFAULT_AUTH_URL = "https://api.standx.com"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+DEFAULT_RETRY = RetryPolicy()
+DEFAULT_RATE_LIMIT = RateLimit()
+Timeout = float | httpx.Timeout
+# Connection never established: the request cannot have reached the exchange.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 _USER_AGENT = "standx-client-python"
 
 
@@ -82,7 +95,9 @@ class _ClientCore:
         auth_url: str = DEFAULT_AUTH_URL,
         session_id: str | None = None,
         impersonate: str | None = None,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = DEFAULT_RETRY,
+        rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
     ) -> None:
         self._jwt = jwt.strip() if jwt else None
         self._key = SigningKey.parse(signing_key) if signing_key is not None else None
@@ -93,6 +108,8 @@ class _ClientCore:
         }
         self._defaults = {"x-session-id": session_id, "x-impersonate": impersonate}
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._retry = retry or RetryPolicy(attempts=1)
+        self._bucket = CreditBucket(rate_limit) if rate_limit is not None else None
         # Sign only for our own perps and auth hosts: a key must never sign for a host it was not meant for.
         signed_hosts = {urlsplit(self._hosts[h]).hostname or "" for h in ("perps", "api")}
         self._auth = StandXAuth(self._key, hosts=signed_hosts) if self._key is not None else None
@@ -120,7 +137,9 @@ class _ClientCore:
     def signing_key(self) -> SigningKey | None:
         return self._key
 
-    def _build(self, op: Operation, values: Mapping[str, object]) -> httpx.Request:
+    def _build(
+        self, op: Operation, values: Mapping[str, object], timeout: Timeout | None
+    ) -> tuple[httpx.Request, dict[str, object] | None]:
         query, headers, body = prepare(op, values)
         if op.auth and not self._jwt:
             raise ValidationError(op.name, "jwt", "this operation needs a JWT: pass jwt= or set STANDX_JWT")
@@ -143,11 +162,37 @@ class _ClientCore:
             # Serialized once: these exact bytes are signed and sent.
             content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
             headers.append(("content-type", "application/json"))
-        return httpx.Request(
-            op.method, url, headers=headers, content=content, extensions={"timeout": self._timeout.as_dict()}
+        limits = self._timeout if timeout is None else timeout
+        limits = limits if isinstance(limits, httpx.Timeout) else httpx.Timeout(limits)
+        request = httpx.Request(
+            op.method, url, headers=headers, content=content, extensions={"timeout": limits.as_dict()}
         )
+        return request, body
 
-    def _finish(self, op: Operation, response: httpx.Response, parse: Callable[[Any], T]) -> T:
+    def _policy(self, op: Operation) -> RetryPolicy:
+        if op.method == "GET" or (op.idempotent and self._retry.retry_writes):
+            return self._retry
+        return RetryPolicy(attempts=1)
+
+    def _wait_for_credits(self, op: Operation) -> float:
+        """Seconds to wait so the account's credit bucket is not exceeded (authenticated calls only)."""
+        return self._bucket.reserve() if op.auth and self._bucket is not None else 0.0
+
+    @staticmethod
+    def _unknown_outcome(op: Operation, body: dict[str, object] | None, error: StandXError) -> StandXError:
+        """For an operation with a client-generated id (new_order): lost answers become OrderStatusUnknownError."""
+        generated = next((p.wire for p in op.params if "generate" in p.rule), None)
+        if generated is None or body is None:
+            return error
+        lost = isinstance(error, TransportError) and not isinstance(error.__cause__, _NOT_SENT)  # set by `from exc`
+        lost = (
+            lost or isinstance(error, ResponseDecodeError) or (isinstance(error, APIError) and error.status_code >= 500)
+        )
+        return OrderStatusUnknownError(op.name, str(body[generated]), error) if lost else error
+
+    def _finish(
+        self, op: Operation, response: httpx.Response, parse: Callable[[Any], T], body: dict[str, object] | None
+    ) -> T:
         if not 200 <= response.status_code < 300:
             raise self._api_error(op, response)
         content = response.content
@@ -164,6 +209,9 @@ class _ClientCore:
             ) from None
         if isinstance(data, dict) and isinstance(data.get("code"), int) and data["code"] != 0:
             raise self._api_error(op, response, data)  # HTTP 200 with an error in the body
+        if op.echo and isinstance(data, dict) and body is not None:
+            for field, source in op.echo:  # e.g. the cl_ord_id new_order was sent with
+                data.setdefault(field, body.get(source))
         try:
             return parse(data)
         except (KeyError, ValueError, TypeError, AttributeError, ArithmeticError) as exc:
@@ -205,8 +253,12 @@ class _ClientCore:
     @staticmethod
     def _transport_error(op: Operation, exc: httpx.TransportError) -> TransportError:
         if isinstance(exc, httpx.TimeoutException):
-            return RequestTimeoutError(f"{op.name}: timed out ({type(exc).__name__})", operation=op.name)
-        return TransportError(f"{op.name}: {type(exc).__name__}: {exc}", operation=op.name)
+            error: TransportError = RequestTimeoutError(
+                f"{op.name}: timed out ({type(exc).__name__})", operation=op.name
+            )
+        else:
+            error = TransportError(f"{op.name}: {type(exc).__name__}: {exc}", operation=op.name)
+        return error
 
     def __repr__(self) -> str:
         return (
@@ -237,13 +289,50 @@ class SyncClientBase(_ClientCore):
         """STANDX_JWT, STANDX_SIGNING_KEY, STANDX_BASE_URL (and STANDX_GEO_URL, STANDX_SESSION_ID)."""
         return cls(**{**cls._env_kwargs(), **overrides})
 
-    def _call(self, op: Operation, values: Mapping[str, object], parse: Callable[[Any], T]) -> T:
-        request = self._build(op, values)
+    def _call(
+        self, op: Operation, values: Mapping[str, object], parse: Callable[[Any], T], timeout: Timeout | None = None
+    ) -> T:
+        request, body = self._build(op, values, timeout)
+        policy = self._policy(op)
+        attempt = 0
+        while True:
+            attempt += 1
+            if attempt > 1:  # a fresh request: the auth flow signs it with a new id and timestamp
+                request = httpx.Request(
+                    request.method, request.url, headers=request.headers, content=request.content,
+                    extensions=request.extensions,
+                )  # fmt: skip
+            wait = self._wait_for_credits(op)
+            if wait:
+                time.sleep(wait)
+            try:
+                try:
+                    response = self._http.send(request)  # the auth flow re-signs every attempt
+                except httpx.TransportError as exc:
+                    raise self._transport_error(op, exc) from exc
+                return self._finish(op, response, parse, body)
+            except (TransportError, APIError) as error:
+                delay = policy.delay(attempt, error)
+                if delay is None:
+                    final = self._unknown_outcome(op, body, error)
+                    if final is error:
+                        raise
+                    raise final from error
+            time.sleep(delay)
+
+    def resolve_order(self, cl_ord_id: str) -> Order | None:
+        """Settle an `OrderStatusUnknownError`: the order if the exchange has it, else None.
+
+        None means the order never arrived: resend it with the same `cl_ord_id`. The exchange matches
+        asynchronously, so wait a moment after the failure before asking.
+        """
+        from ._operations import OPERATIONS
+        from .api.account.query_order import parse_success
+
         try:
-            response = self._http.send(request)
-        except httpx.TransportError as exc:
-            raise self._transport_error(op, exc) from None
-        return self._finish(op, response, parse)
+            return self._call(OPERATIONS["query_order"], {"cl_ord_id": cl_ord_id}, parse_success)
+        except NotFoundError:
+            return None
 
     def close(self) -> None:
         self._http.close()
@@ -270,13 +359,50 @@ class AsyncClientBase(_ClientCore):
         """STANDX_JWT, STANDX_SIGNING_KEY, STANDX_BASE_URL (and STANDX_GEO_URL, STANDX_SESSION_ID)."""
         return cls(**{**cls._env_kwargs(), **overrides})
 
-    async def _call(self, op: Operation, values: Mapping[str, object], parse: Callable[[Any], T]) -> T:
-        request = self._build(op, values)
+    async def _call(
+        self, op: Operation, values: Mapping[str, object], parse: Callable[[Any], T], timeout: Timeout | None = None
+    ) -> T:
+        request, body = self._build(op, values, timeout)
+        policy = self._policy(op)
+        attempt = 0
+        while True:
+            attempt += 1
+            if attempt > 1:  # a fresh request: the auth flow signs it with a new id and timestamp
+                request = httpx.Request(
+                    request.method, request.url, headers=request.headers, content=request.content,
+                    extensions=request.extensions,
+                )  # fmt: skip
+            wait = self._wait_for_credits(op)
+            if wait:
+                await asyncio.sleep(wait)
+            try:
+                try:
+                    response = await self._http.send(request)  # the auth flow re-signs every attempt
+                except httpx.TransportError as exc:
+                    raise self._transport_error(op, exc) from exc
+                return self._finish(op, response, parse, body)
+            except (TransportError, APIError) as error:
+                delay = policy.delay(attempt, error)
+                if delay is None:
+                    final = self._unknown_outcome(op, body, error)
+                    if final is error:
+                        raise
+                    raise final from error
+            await asyncio.sleep(delay)
+
+    async def resolve_order(self, cl_ord_id: str) -> Order | None:
+        """Settle an `OrderStatusUnknownError`: the order if the exchange has it, else None.
+
+        None means the order never arrived: resend it with the same `cl_ord_id`. The exchange matches
+        asynchronously, so wait a moment after the failure before asking.
+        """
+        from ._operations import OPERATIONS
+        from .api.account.query_order import parse_success
+
         try:
-            response = await self._http.send(request)
-        except httpx.TransportError as exc:
-            raise self._transport_error(op, exc) from None
-        return self._finish(op, response, parse)
+            return await self._call(OPERATIONS["query_order"], {"cl_ord_id": cl_ord_id}, parse_success)
+        except NotFoundError:
+            return None
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
+from ._ids import new_client_order_id
 from ._operation import Operation, Param
 from .exceptions import ValidationError
 
@@ -125,8 +126,15 @@ def prepare(
         if len(given) != 1:
             problem = "is required" if not given else "are mutually exclusive: give exactly one"
             raise ValidationError(op.name, " / ".join(group), f"one of these {problem}")
+    for kind, name, other, expected in op.conditions:
+        present = values.get(_py_name(op, name)) is not None
+        if str(values.get(_py_name(op, other))) == str(expected) and present != (kind == "required"):
+            problem = "is required" if kind == "required" else "is not allowed"
+            raise ValidationError(op.name, _py_name(op, name), f"{problem} when {other} is {expected}")
     for param in op.params:
         value = values.get(param.py)
+        if value is None and "generate" in param.rule:
+            value = new_client_order_id()  # so that the order can be looked up if its answer is lost
         if value is None:
             if param.required:
                 raise ValidationError(op.name, param.py, "is required")

@@ -4,6 +4,7 @@
     ├── ValidationError          bad input, refused before anything was sent (names the field)
     ├── TransportError           no usable HTTP answer: connect error, timeout, dropped connection
     │   └── RequestTimeoutError
+    ├── OrderStatusUnknownError  an order may or may not have reached the exchange; resolve by cl_ord_id
     └── APIError                 the exchange answered with an error (HTTP status, or HTTP 200 with code != 0)
         ├── BadRequestError          400
         ├── AuthenticationError      401
@@ -45,6 +46,20 @@ class TransportError(StandXError):
 
 class RequestTimeoutError(TransportError):
     """Connect, read, write or pool timeout."""
+
+
+class OrderStatusUnknownError(StandXError):
+    """new_order's outcome is unknown: the request may have executed but its answer was lost.
+
+    Do not resend with a new id. Look the order up by `cl_ord_id` (`client.resolve_order(error.cl_ord_id)`):
+    found means it was placed; not found means it never arrived, and it is safe to resend with the same
+    `cl_ord_id`. The underlying error is `__cause__`.
+    """
+
+    def __init__(self, operation: str, cl_ord_id: str, cause: StandXError) -> None:
+        self.operation = operation
+        self.cl_ord_id = cl_ord_id
+        super().__init__(f"{operation}: outcome unknown for cl_ord_id={cl_ord_id} ({type(cause).__name__}: {cause})")
 
 
 class APIError(StandXError):

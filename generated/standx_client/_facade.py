@@ -11,7 +11,7 @@ import datetime
 from decimal import Decimal
 from typing import Literal
 
-from ._base import AsyncClientBase, SyncClientBase
+from ._base import AsyncClientBase, SyncClientBase, Timeout
 from ._operations import OPERATIONS as _OPS
 from .api.account.query_balance import parse_success as _parse_query_balance
 from .api.account.query_funding_history import (
@@ -52,6 +52,7 @@ from .models.funding_rate import FundingRate
 from .models.kline_history import KlineHistory
 from .models.margin_mode import MarginMode
 from .models.market_overview import MarketOverview
+from .models.new_order_response import NewOrderResponse
 from .models.order import Order
 from .models.order_page import OrderPage
 from .models.order_status import OrderStatus
@@ -89,7 +90,8 @@ class StandX(SyncClientBase):
         leverage: int | None = None,
         tp_price: Decimal | int | str | None = None,
         sl_price: Decimal | int | str | None = None,
-    ) -> ApiResponse:
+        timeout: Timeout | None = None,
+    ) -> NewOrderResponse:
         """Create a new order
 
         Submits a new order. A successful response means the order was **submitted**, not that it
@@ -103,6 +105,7 @@ class StandX(SyncClientBase):
         all other pending reduce-only orders (TP/SL orders included).
 
         Requires the JWT and the body signature.
+
 
 
         Args:
@@ -120,6 +123,7 @@ class StandX(SyncClientBase):
             leverage: Leverage. Must match the position's leverage.
             tp_price: Strictly positive decimal number sent as a JSON string in plain notation, for example "0.1". Zero and negative values are rejected. Used for request prices and quantities.
             sl_price: Strictly positive decimal number sent as a JSON string in plain notation, for example "0.1". Zero and negative values are rejected. Used for request prices and quantities.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -141,6 +145,7 @@ class StandX(SyncClientBase):
                 "sl_price": sl_price,
             },
             _parse_new_order,
+            timeout,
         )
 
     def cancel_order(
@@ -150,6 +155,7 @@ class StandX(SyncClientBase):
         x_impersonate: str | None = None,
         order_id: int | None = None,
         cl_ord_id: str | None = None,
+        timeout: Timeout | None = None,
     ) -> ApiResponse:
         """Cancel an order
 
@@ -164,11 +170,13 @@ class StandX(SyncClientBase):
         Requires the JWT and the body signature.
 
 
+
         Args:
             x_session_id:
             x_impersonate:
             order_id: Exchange order id to cancel.
             cl_ord_id: Client order id: 1 to 64 printable ASCII characters without spaces. The server generates a ULID such as "01K2BK4ZKQE0C308SRD39P8N9Z" when the client sends none.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -180,6 +188,7 @@ class StandX(SyncClientBase):
                 "cl_ord_id": cl_ord_id,
             },
             _parse_cancel_order,
+            timeout,
         )
 
     def cancel_orders(
@@ -188,6 +197,7 @@ class StandX(SyncClientBase):
         x_impersonate: str | None = None,
         order_id_list: list[int] | None = None,
         cl_ord_id_list: list[str] | None = None,
+        timeout: Timeout | None = None,
     ) -> ApiResponse | list[int]:
         """Cancel several orders
 
@@ -203,10 +213,12 @@ class StandX(SyncClientBase):
         Requires the JWT and the body signature.
 
 
+
         Args:
             x_impersonate:
             order_id_list: Exchange order ids to cancel.
             cl_ord_id_list: Client order ids to cancel.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -217,6 +229,7 @@ class StandX(SyncClientBase):
                 "cl_ord_id_list": cl_ord_id_list,
             },
             _parse_cancel_orders,
+            timeout,
         )
 
     def change_leverage(
@@ -225,15 +238,18 @@ class StandX(SyncClientBase):
         symbol: str,
         leverage: int,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> ApiResponse:
         """Change the leverage of a symbol
 
         Sets the leverage used for the caller's position in `symbol`. Requires the JWT and the body signature.
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             leverage: New leverage. The symbol's `max_leverage` (query_symbol_info) is the real upper bound.
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -244,6 +260,7 @@ class StandX(SyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_change_leverage,
+            timeout,
         )
 
     def change_margin_mode(
@@ -252,15 +269,18 @@ class StandX(SyncClientBase):
         symbol: str,
         margin_mode: MarginMode | Literal["cross", "isolated"],
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> ApiResponse:
         """Change the margin mode of a symbol
 
         Switches the caller's position in `symbol` between cross and isolated margin. Requires the JWT and the body signature.
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             margin_mode: Margin mode of a position.
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -271,6 +291,7 @@ class StandX(SyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_change_margin_mode,
+            timeout,
         )
 
     def transfer_margin(
@@ -279,6 +300,7 @@ class StandX(SyncClientBase):
         symbol: str,
         amount_in: Decimal | int | str,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> ApiResponse:
         """Add or remove isolated margin
 
@@ -286,10 +308,12 @@ class StandX(SyncClientBase):
         position in `symbol`. Requires the JWT and the body signature.
 
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             amount_in: Decimal number sent as a JSON string in plain notation (no exponent, no sign other than a leading minus), for example "1000.0". Used in requests.
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -300,6 +324,7 @@ class StandX(SyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_transfer_margin,
+            timeout,
         )
 
     def query_order(
@@ -308,6 +333,7 @@ class StandX(SyncClientBase):
         order_id: int | None = None,
         cl_ord_id: str | None = None,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> Order:
         """Query one order
 
@@ -319,10 +345,12 @@ class StandX(SyncClientBase):
         real-time updates use the order response stream. Requires the JWT.
 
 
+
         Args:
             order_id:
             cl_ord_id: Client order id: 1 to 64 printable ASCII characters without spaces. The server generates a ULID such as "01K2BK4ZKQE0C308SRD39P8N9Z" when the client sends none.
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -333,6 +361,7 @@ class StandX(SyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_query_order,
+            timeout,
         )
 
     def query_orders(
@@ -346,11 +375,13 @@ class StandX(SyncClientBase):
         last_id: int | None = None,
         limit: int | None = None,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> OrderPage:
         """Query the caller's orders
 
         Returns the caller's orders (any status), newest first, filtered by the optional
         parameters. Page with `last_id`. Requires the JWT.
+
 
 
         Args:
@@ -362,6 +393,7 @@ class StandX(SyncClientBase):
             last_id:
             limit:
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -377,6 +409,7 @@ class StandX(SyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_query_orders,
+            timeout,
         )
 
     def query_open_orders(
@@ -385,15 +418,18 @@ class StandX(SyncClientBase):
         symbol: str | None = None,
         limit: int | None = None,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> OrderPage:
         """Query the caller's open orders
 
         Returns all of the caller's open orders, optionally for one symbol. Requires the JWT.
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             limit:
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -404,6 +440,7 @@ class StandX(SyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_query_open_orders,
+            timeout,
         )
 
     def query_trades(
@@ -416,11 +453,13 @@ class StandX(SyncClientBase):
         end: datetime.datetime | None = None,
         limit: int | None = None,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> TradePage:
         """Query the caller's trades
 
         Returns the caller's fills, newest first, filtered by the optional parameters. Page with
         `last_id`. Requires the JWT.
+
 
 
         Args:
@@ -431,6 +470,7 @@ class StandX(SyncClientBase):
             end:
             limit:
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -445,6 +485,7 @@ class StandX(SyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_query_trades,
+            timeout,
         )
 
     def query_funding_history(
@@ -456,11 +497,13 @@ class StandX(SyncClientBase):
         last_id: int | None = None,
         limit: int | None = None,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> list[FundingPayment]:
         """Query the caller's funding payments
 
         Returns the caller's funding payments and receipts as a bare JSON array. Page with
         `last_id`. Documented in the newest docs only. Requires the JWT.
+
 
 
         Args:
@@ -470,6 +513,7 @@ class StandX(SyncClientBase):
             last_id:
             limit:
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -483,6 +527,7 @@ class StandX(SyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_query_funding_history,
+            timeout,
         )
 
     def query_position_config(
@@ -490,14 +535,17 @@ class StandX(SyncClientBase):
         *,
         symbol: str,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> PositionConfig:
         """Query the position configuration of a symbol
 
         Returns the leverage and margin mode the caller uses for `symbol`. Requires the JWT.
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -507,6 +555,7 @@ class StandX(SyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_query_position_config,
+            timeout,
         )
 
     def query_positions(
@@ -514,6 +563,7 @@ class StandX(SyncClientBase):
         *,
         symbol: str | None = None,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> list[Position]:
         """Query the caller's positions
 
@@ -521,9 +571,11 @@ class StandX(SyncClientBase):
         positions may remain listed with `qty` "0". Requires the JWT.
 
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -533,19 +585,23 @@ class StandX(SyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_query_positions,
+            timeout,
         )
 
     def query_balance(
         self,
         *,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> Balance:
         """Query the caller's balance
 
         Returns the unified balance snapshot of the caller's perps account. Requires the JWT.
 
+
         Args:
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -554,24 +610,32 @@ class StandX(SyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_query_balance,
+            timeout,
         )
 
     def query_market_overview(
         self,
+        *,
+        timeout: Timeout | None = None,
     ) -> MarketOverview:
         """Query the market overview
 
         Returns a summary of all markets (24h volume, open interest, funding rates, latest prices).
         Documented in the newest docs only. Public.
 
+
+
+        Args:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
-        return self._call(_OPS["query_market_overview"], {}, _parse_query_market_overview)
+        return self._call(_OPS["query_market_overview"], {}, _parse_query_market_overview, timeout)
 
     def query_symbol_info(
         self,
         *,
         symbol: str | None = None,
+        timeout: Timeout | None = None,
     ) -> list[SymbolInfo]:
         """Query symbol configuration
 
@@ -581,8 +645,10 @@ class StandX(SyncClientBase):
         discover the tradable symbols and their tick sizes at run time. Public.
 
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -591,19 +657,23 @@ class StandX(SyncClientBase):
                 "symbol": symbol,
             },
             _parse_query_symbol_info,
+            timeout,
         )
 
     def query_symbol_market(
         self,
         *,
         symbol: str,
+        timeout: Timeout | None = None,
     ) -> SymbolMarket:
         """Query the market snapshot of a symbol
 
         Returns prices, 24h statistics, open interest and funding of one symbol. Public.
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -612,12 +682,14 @@ class StandX(SyncClientBase):
                 "symbol": symbol,
             },
             _parse_query_symbol_market,
+            timeout,
         )
 
     def query_symbol_price(
         self,
         *,
         symbol: str,
+        timeout: Timeout | None = None,
     ) -> SymbolPrice:
         """Query the prices of a symbol
 
@@ -626,8 +698,10 @@ class StandX(SyncClientBase):
         recent trades. Public.
 
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -636,12 +710,14 @@ class StandX(SyncClientBase):
                 "symbol": symbol,
             },
             _parse_query_symbol_price,
+            timeout,
         )
 
     def query_depth_book(
         self,
         *,
         symbol: str,
+        timeout: Timeout | None = None,
     ) -> DepthBook:
         """Query the order book of a symbol
 
@@ -649,8 +725,10 @@ class StandX(SyncClientBase):
         is **not guaranteed**; sort them on the client. Public.
 
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -659,19 +737,23 @@ class StandX(SyncClientBase):
                 "symbol": symbol,
             },
             _parse_query_depth_book,
+            timeout,
         )
 
     def query_recent_trades(
         self,
         *,
         symbol: str,
+        timeout: Timeout | None = None,
     ) -> list[RecentTrade]:
         """Query the recent public trades of a symbol
 
         Returns the most recent public trades of one symbol as a bare JSON array. Public.
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -680,6 +762,7 @@ class StandX(SyncClientBase):
                 "symbol": symbol,
             },
             _parse_query_recent_trades,
+            timeout,
         )
 
     def query_funding_rates(
@@ -688,15 +771,18 @@ class StandX(SyncClientBase):
         symbol: str,
         start_time: int,
         end_time: int,
+        timeout: Timeout | None = None,
     ) -> list[FundingRate]:
         """Query the funding rate history of a symbol
 
         Returns the funding rates of one symbol between `start_time` and `end_time` as a bare JSON array. Public.
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             start_time:
             end_time:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -707,17 +793,24 @@ class StandX(SyncClientBase):
                 "end_time": end_time,
             },
             _parse_query_funding_rates,
+            timeout,
         )
 
     def kline_time(
         self,
+        *,
+        timeout: Timeout | None = None,
     ) -> int:
         """Get the kline server time
 
         Returns the server time as a bare JSON integer of Unix epoch **seconds**. Public.
+
+
+        Args:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
-        return self._call(_OPS["kline_time"], {}, _parse_kline_time)
+        return self._call(_OPS["kline_time"], {}, _parse_kline_time, timeout)
 
     def kline_history(
         self,
@@ -727,6 +820,7 @@ class StandX(SyncClientBase):
         to: int,
         resolution: Resolution | Literal["1", "15", "1D", "1M", "1T", "1W", "3S", "5", "60"],
         count_back: int | None = None,
+        timeout: Timeout | None = None,
     ) -> KlineHistory:
         """Get kline (candlestick) history
 
@@ -735,12 +829,14 @@ class StandX(SyncClientBase):
         bars, `s` is `no_data` and the arrays may be absent. Public.
 
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             from_:
             to:
             resolution: Kline resolution: `1T` one tick, `3S` 3 seconds, `1` 1 minute, `5` 5 minutes, `15` 15 minutes, `60` 1 hour, `1D` 1 day, `1W` 1 week, `1M` 1 month.
             count_back:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return self._call(
@@ -753,20 +849,29 @@ class StandX(SyncClientBase):
                 "count_back": count_back,
             },
             _parse_kline_history,
+            timeout,
         )
 
     def health(
         self,
+        *,
+        timeout: Timeout | None = None,
     ) -> str:
         """Health check
 
         Answers the plain text `OK` (not JSON) when the service is up. Public.
+
+
+        Args:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
-        return self._call(_OPS["health"], {}, _parse_health)
+        return self._call(_OPS["health"], {}, _parse_health, timeout)
 
     def query_region(
         self,
+        *,
+        timeout: Timeout | None = None,
     ) -> Region:
         """Get the caller's region and the server time
 
@@ -774,9 +879,13 @@ class StandX(SyncClientBase):
         of the caller and the server time in Unix epoch **milliseconds**, which is useful to
         correct the local clock used for `x-request-timestamp`. Public.
 
+
+
+        Args:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
-        return self._call(_OPS["query_region"], {}, _parse_query_region)
+        return self._call(_OPS["query_region"], {}, _parse_query_region, timeout)
 
 
 class AsyncStandX(AsyncClientBase):
@@ -799,7 +908,8 @@ class AsyncStandX(AsyncClientBase):
         leverage: int | None = None,
         tp_price: Decimal | int | str | None = None,
         sl_price: Decimal | int | str | None = None,
-    ) -> ApiResponse:
+        timeout: Timeout | None = None,
+    ) -> NewOrderResponse:
         """Create a new order
 
         Submits a new order. A successful response means the order was **submitted**, not that it
@@ -813,6 +923,7 @@ class AsyncStandX(AsyncClientBase):
         all other pending reduce-only orders (TP/SL orders included).
 
         Requires the JWT and the body signature.
+
 
 
         Args:
@@ -830,6 +941,7 @@ class AsyncStandX(AsyncClientBase):
             leverage: Leverage. Must match the position's leverage.
             tp_price: Strictly positive decimal number sent as a JSON string in plain notation, for example "0.1". Zero and negative values are rejected. Used for request prices and quantities.
             sl_price: Strictly positive decimal number sent as a JSON string in plain notation, for example "0.1". Zero and negative values are rejected. Used for request prices and quantities.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -851,6 +963,7 @@ class AsyncStandX(AsyncClientBase):
                 "sl_price": sl_price,
             },
             _parse_new_order,
+            timeout,
         )
 
     async def cancel_order(
@@ -860,6 +973,7 @@ class AsyncStandX(AsyncClientBase):
         x_impersonate: str | None = None,
         order_id: int | None = None,
         cl_ord_id: str | None = None,
+        timeout: Timeout | None = None,
     ) -> ApiResponse:
         """Cancel an order
 
@@ -874,11 +988,13 @@ class AsyncStandX(AsyncClientBase):
         Requires the JWT and the body signature.
 
 
+
         Args:
             x_session_id:
             x_impersonate:
             order_id: Exchange order id to cancel.
             cl_ord_id: Client order id: 1 to 64 printable ASCII characters without spaces. The server generates a ULID such as "01K2BK4ZKQE0C308SRD39P8N9Z" when the client sends none.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -890,6 +1006,7 @@ class AsyncStandX(AsyncClientBase):
                 "cl_ord_id": cl_ord_id,
             },
             _parse_cancel_order,
+            timeout,
         )
 
     async def cancel_orders(
@@ -898,6 +1015,7 @@ class AsyncStandX(AsyncClientBase):
         x_impersonate: str | None = None,
         order_id_list: list[int] | None = None,
         cl_ord_id_list: list[str] | None = None,
+        timeout: Timeout | None = None,
     ) -> ApiResponse | list[int]:
         """Cancel several orders
 
@@ -913,10 +1031,12 @@ class AsyncStandX(AsyncClientBase):
         Requires the JWT and the body signature.
 
 
+
         Args:
             x_impersonate:
             order_id_list: Exchange order ids to cancel.
             cl_ord_id_list: Client order ids to cancel.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -927,6 +1047,7 @@ class AsyncStandX(AsyncClientBase):
                 "cl_ord_id_list": cl_ord_id_list,
             },
             _parse_cancel_orders,
+            timeout,
         )
 
     async def change_leverage(
@@ -935,15 +1056,18 @@ class AsyncStandX(AsyncClientBase):
         symbol: str,
         leverage: int,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> ApiResponse:
         """Change the leverage of a symbol
 
         Sets the leverage used for the caller's position in `symbol`. Requires the JWT and the body signature.
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             leverage: New leverage. The symbol's `max_leverage` (query_symbol_info) is the real upper bound.
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -954,6 +1078,7 @@ class AsyncStandX(AsyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_change_leverage,
+            timeout,
         )
 
     async def change_margin_mode(
@@ -962,15 +1087,18 @@ class AsyncStandX(AsyncClientBase):
         symbol: str,
         margin_mode: MarginMode | Literal["cross", "isolated"],
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> ApiResponse:
         """Change the margin mode of a symbol
 
         Switches the caller's position in `symbol` between cross and isolated margin. Requires the JWT and the body signature.
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             margin_mode: Margin mode of a position.
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -981,6 +1109,7 @@ class AsyncStandX(AsyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_change_margin_mode,
+            timeout,
         )
 
     async def transfer_margin(
@@ -989,6 +1118,7 @@ class AsyncStandX(AsyncClientBase):
         symbol: str,
         amount_in: Decimal | int | str,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> ApiResponse:
         """Add or remove isolated margin
 
@@ -996,10 +1126,12 @@ class AsyncStandX(AsyncClientBase):
         position in `symbol`. Requires the JWT and the body signature.
 
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             amount_in: Decimal number sent as a JSON string in plain notation (no exponent, no sign other than a leading minus), for example "1000.0". Used in requests.
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -1010,6 +1142,7 @@ class AsyncStandX(AsyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_transfer_margin,
+            timeout,
         )
 
     async def query_order(
@@ -1018,6 +1151,7 @@ class AsyncStandX(AsyncClientBase):
         order_id: int | None = None,
         cl_ord_id: str | None = None,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> Order:
         """Query one order
 
@@ -1029,10 +1163,12 @@ class AsyncStandX(AsyncClientBase):
         real-time updates use the order response stream. Requires the JWT.
 
 
+
         Args:
             order_id:
             cl_ord_id: Client order id: 1 to 64 printable ASCII characters without spaces. The server generates a ULID such as "01K2BK4ZKQE0C308SRD39P8N9Z" when the client sends none.
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -1043,6 +1179,7 @@ class AsyncStandX(AsyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_query_order,
+            timeout,
         )
 
     async def query_orders(
@@ -1056,11 +1193,13 @@ class AsyncStandX(AsyncClientBase):
         last_id: int | None = None,
         limit: int | None = None,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> OrderPage:
         """Query the caller's orders
 
         Returns the caller's orders (any status), newest first, filtered by the optional
         parameters. Page with `last_id`. Requires the JWT.
+
 
 
         Args:
@@ -1072,6 +1211,7 @@ class AsyncStandX(AsyncClientBase):
             last_id:
             limit:
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -1087,6 +1227,7 @@ class AsyncStandX(AsyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_query_orders,
+            timeout,
         )
 
     async def query_open_orders(
@@ -1095,15 +1236,18 @@ class AsyncStandX(AsyncClientBase):
         symbol: str | None = None,
         limit: int | None = None,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> OrderPage:
         """Query the caller's open orders
 
         Returns all of the caller's open orders, optionally for one symbol. Requires the JWT.
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             limit:
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -1114,6 +1258,7 @@ class AsyncStandX(AsyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_query_open_orders,
+            timeout,
         )
 
     async def query_trades(
@@ -1126,11 +1271,13 @@ class AsyncStandX(AsyncClientBase):
         end: datetime.datetime | None = None,
         limit: int | None = None,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> TradePage:
         """Query the caller's trades
 
         Returns the caller's fills, newest first, filtered by the optional parameters. Page with
         `last_id`. Requires the JWT.
+
 
 
         Args:
@@ -1141,6 +1288,7 @@ class AsyncStandX(AsyncClientBase):
             end:
             limit:
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -1155,6 +1303,7 @@ class AsyncStandX(AsyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_query_trades,
+            timeout,
         )
 
     async def query_funding_history(
@@ -1166,11 +1315,13 @@ class AsyncStandX(AsyncClientBase):
         last_id: int | None = None,
         limit: int | None = None,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> list[FundingPayment]:
         """Query the caller's funding payments
 
         Returns the caller's funding payments and receipts as a bare JSON array. Page with
         `last_id`. Documented in the newest docs only. Requires the JWT.
+
 
 
         Args:
@@ -1180,6 +1331,7 @@ class AsyncStandX(AsyncClientBase):
             last_id:
             limit:
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -1193,6 +1345,7 @@ class AsyncStandX(AsyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_query_funding_history,
+            timeout,
         )
 
     async def query_position_config(
@@ -1200,14 +1353,17 @@ class AsyncStandX(AsyncClientBase):
         *,
         symbol: str,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> PositionConfig:
         """Query the position configuration of a symbol
 
         Returns the leverage and margin mode the caller uses for `symbol`. Requires the JWT.
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -1217,6 +1373,7 @@ class AsyncStandX(AsyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_query_position_config,
+            timeout,
         )
 
     async def query_positions(
@@ -1224,6 +1381,7 @@ class AsyncStandX(AsyncClientBase):
         *,
         symbol: str | None = None,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> list[Position]:
         """Query the caller's positions
 
@@ -1231,9 +1389,11 @@ class AsyncStandX(AsyncClientBase):
         positions may remain listed with `qty` "0". Requires the JWT.
 
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -1243,19 +1403,23 @@ class AsyncStandX(AsyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_query_positions,
+            timeout,
         )
 
     async def query_balance(
         self,
         *,
         x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
     ) -> Balance:
         """Query the caller's balance
 
         Returns the unified balance snapshot of the caller's perps account. Requires the JWT.
 
+
         Args:
             x_impersonate:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -1264,24 +1428,32 @@ class AsyncStandX(AsyncClientBase):
                 "x_impersonate": x_impersonate,
             },
             _parse_query_balance,
+            timeout,
         )
 
     async def query_market_overview(
         self,
+        *,
+        timeout: Timeout | None = None,
     ) -> MarketOverview:
         """Query the market overview
 
         Returns a summary of all markets (24h volume, open interest, funding rates, latest prices).
         Documented in the newest docs only. Public.
 
+
+
+        Args:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
-        return await self._call(_OPS["query_market_overview"], {}, _parse_query_market_overview)
+        return await self._call(_OPS["query_market_overview"], {}, _parse_query_market_overview, timeout)
 
     async def query_symbol_info(
         self,
         *,
         symbol: str | None = None,
+        timeout: Timeout | None = None,
     ) -> list[SymbolInfo]:
         """Query symbol configuration
 
@@ -1291,8 +1463,10 @@ class AsyncStandX(AsyncClientBase):
         discover the tradable symbols and their tick sizes at run time. Public.
 
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -1301,19 +1475,23 @@ class AsyncStandX(AsyncClientBase):
                 "symbol": symbol,
             },
             _parse_query_symbol_info,
+            timeout,
         )
 
     async def query_symbol_market(
         self,
         *,
         symbol: str,
+        timeout: Timeout | None = None,
     ) -> SymbolMarket:
         """Query the market snapshot of a symbol
 
         Returns prices, 24h statistics, open interest and funding of one symbol. Public.
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -1322,12 +1500,14 @@ class AsyncStandX(AsyncClientBase):
                 "symbol": symbol,
             },
             _parse_query_symbol_market,
+            timeout,
         )
 
     async def query_symbol_price(
         self,
         *,
         symbol: str,
+        timeout: Timeout | None = None,
     ) -> SymbolPrice:
         """Query the prices of a symbol
 
@@ -1336,8 +1516,10 @@ class AsyncStandX(AsyncClientBase):
         recent trades. Public.
 
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -1346,12 +1528,14 @@ class AsyncStandX(AsyncClientBase):
                 "symbol": symbol,
             },
             _parse_query_symbol_price,
+            timeout,
         )
 
     async def query_depth_book(
         self,
         *,
         symbol: str,
+        timeout: Timeout | None = None,
     ) -> DepthBook:
         """Query the order book of a symbol
 
@@ -1359,8 +1543,10 @@ class AsyncStandX(AsyncClientBase):
         is **not guaranteed**; sort them on the client. Public.
 
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -1369,19 +1555,23 @@ class AsyncStandX(AsyncClientBase):
                 "symbol": symbol,
             },
             _parse_query_depth_book,
+            timeout,
         )
 
     async def query_recent_trades(
         self,
         *,
         symbol: str,
+        timeout: Timeout | None = None,
     ) -> list[RecentTrade]:
         """Query the recent public trades of a symbol
 
         Returns the most recent public trades of one symbol as a bare JSON array. Public.
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -1390,6 +1580,7 @@ class AsyncStandX(AsyncClientBase):
                 "symbol": symbol,
             },
             _parse_query_recent_trades,
+            timeout,
         )
 
     async def query_funding_rates(
@@ -1398,15 +1589,18 @@ class AsyncStandX(AsyncClientBase):
         symbol: str,
         start_time: int,
         end_time: int,
+        timeout: Timeout | None = None,
     ) -> list[FundingRate]:
         """Query the funding rate history of a symbol
 
         Returns the funding rates of one symbol between `start_time` and `end_time` as a bare JSON array. Public.
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             start_time:
             end_time:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -1417,17 +1611,24 @@ class AsyncStandX(AsyncClientBase):
                 "end_time": end_time,
             },
             _parse_query_funding_rates,
+            timeout,
         )
 
     async def kline_time(
         self,
+        *,
+        timeout: Timeout | None = None,
     ) -> int:
         """Get the kline server time
 
         Returns the server time as a bare JSON integer of Unix epoch **seconds**. Public.
+
+
+        Args:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
-        return await self._call(_OPS["kline_time"], {}, _parse_kline_time)
+        return await self._call(_OPS["kline_time"], {}, _parse_kline_time, timeout)
 
     async def kline_history(
         self,
@@ -1437,6 +1638,7 @@ class AsyncStandX(AsyncClientBase):
         to: int,
         resolution: Resolution | Literal["1", "15", "1D", "1M", "1T", "1W", "3S", "5", "60"],
         count_back: int | None = None,
+        timeout: Timeout | None = None,
     ) -> KlineHistory:
         """Get kline (candlestick) history
 
@@ -1445,12 +1647,14 @@ class AsyncStandX(AsyncClientBase):
         bars, `s` is `no_data` and the arrays may be absent. Public.
 
 
+
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             from_:
             to:
             resolution: Kline resolution: `1T` one tick, `3S` 3 seconds, `1` 1 minute, `5` 5 minutes, `15` 15 minutes, `60` 1 hour, `1D` 1 day, `1W` 1 week, `1M` 1 month.
             count_back:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
         return await self._call(
@@ -1463,20 +1667,29 @@ class AsyncStandX(AsyncClientBase):
                 "count_back": count_back,
             },
             _parse_kline_history,
+            timeout,
         )
 
     async def health(
         self,
+        *,
+        timeout: Timeout | None = None,
     ) -> str:
         """Health check
 
         Answers the plain text `OK` (not JSON) when the service is up. Public.
+
+
+        Args:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
-        return await self._call(_OPS["health"], {}, _parse_health)
+        return await self._call(_OPS["health"], {}, _parse_health, timeout)
 
     async def query_region(
         self,
+        *,
+        timeout: Timeout | None = None,
     ) -> Region:
         """Get the caller's region and the server time
 
@@ -1484,6 +1697,10 @@ class AsyncStandX(AsyncClientBase):
         of the caller and the server time in Unix epoch **milliseconds**, which is useful to
         correct the local clock used for `x-request-timestamp`. Public.
 
+
+
+        Args:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
-        return await self._call(_OPS["query_region"], {}, _parse_query_region)
+        return await self._call(_OPS["query_region"], {}, _parse_query_region, timeout)

@@ -75,7 +75,13 @@ OPERATIONS: dict[str, Operation] = {
                 wire="cl_ord_id",
                 location="body",
                 required=False,
-                rule={"kind": "string", "pattern": "^[\\x21-\\x7e]{1,64}$", "minLength": 1, "maxLength": 64},
+                rule={
+                    "kind": "string",
+                    "pattern": "^[\\x21-\\x7e]{1,64}$",
+                    "minLength": 1,
+                    "maxLength": 64,
+                    "generate": "ulid",
+                },
             ),
             Param(
                 py="margin_mode",
@@ -103,6 +109,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(("required", "price", "order_type", "limit"), ("forbidden", "price", "order_type", "market")),
+        idempotent=False,
+        echo=(("cl_ord_id", "cl_ord_id"),),
     ),
     "cancel_order": Operation(
         name="cancel_order",
@@ -138,6 +147,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(("order_id", "cl_ord_id"),),
+        conditions=(),
+        idempotent=True,
+        echo=(),
     ),
     "cancel_orders": Operation(
         name="cancel_orders",
@@ -175,6 +187,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(("order_id_list", "cl_ord_id_list"),),
+        conditions=(),
+        idempotent=True,
+        echo=(),
     ),
     "change_leverage": Operation(
         name="change_leverage",
@@ -209,6 +224,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(),
+        idempotent=True,
+        echo=(),
     ),
     "change_margin_mode": Operation(
         name="change_margin_mode",
@@ -243,6 +261,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(),
+        idempotent=True,
+        echo=(),
     ),
     "transfer_margin": Operation(
         name="transfer_margin",
@@ -277,6 +298,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "query_order": Operation(
         name="query_order",
@@ -305,6 +329,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(("order_id", "cl_ord_id"),),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "query_orders": Operation(
         name="query_orders",
@@ -356,6 +383,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "query_open_orders": Operation(
         name="query_open_orders",
@@ -390,6 +420,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "query_trades": Operation(
         name="query_trades",
@@ -434,6 +467,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "query_funding_history": Operation(
         name="query_funding_history",
@@ -465,6 +501,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "query_position_config": Operation(
         name="query_position_config",
@@ -492,6 +531,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "query_positions": Operation(
         name="query_positions",
@@ -519,6 +561,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "query_balance": Operation(
         name="query_balance",
@@ -539,6 +584,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "query_market_overview": Operation(
         name="query_market_overview",
@@ -551,6 +599,9 @@ OPERATIONS: dict[str, Operation] = {
         text=False,
         params=(),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "query_symbol_info": Operation(
         name="query_symbol_info",
@@ -571,6 +622,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "query_symbol_market": Operation(
         name="query_symbol_market",
@@ -591,6 +645,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "query_symbol_price": Operation(
         name="query_symbol_price",
@@ -611,6 +668,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "query_depth_book": Operation(
         name="query_depth_book",
@@ -631,6 +691,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "query_recent_trades": Operation(
         name="query_recent_trades",
@@ -651,6 +714,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "query_funding_rates": Operation(
         name="query_funding_rates",
@@ -681,6 +747,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "kline_time": Operation(
         name="kline_time",
@@ -693,6 +762,9 @@ OPERATIONS: dict[str, Operation] = {
         text=False,
         params=(),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "kline_history": Operation(
         name="kline_history",
@@ -729,6 +801,9 @@ OPERATIONS: dict[str, Operation] = {
             ),
         ),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "health": Operation(
         name="health",
@@ -741,6 +816,9 @@ OPERATIONS: dict[str, Operation] = {
         text=True,
         params=(),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
     "query_region": Operation(
         name="query_region",
@@ -753,5 +831,8 @@ OPERATIONS: dict[str, Operation] = {
         text=False,
         params=(),
         require_one_of=(),
+        conditions=(),
+        idempotent=False,
+        echo=(),
     ),
 }

@@ -46,9 +46,7 @@ def test_status_maps_to_class(status: int, cls: type[APIError]) -> None:
     body = {"code": status, "message": "invalid body signature", "request_id": "req-77"}
     client = _client(lambda request: httpx.Response(status, json=body))
     with pytest.raises(cls) as info:
-        client.new_order(
-            symbol="BTC-USD", side="buy", order_type="market", qty="1", time_in_force="ioc", reduce_only=False
-        )
+        client.cancel_order(cl_ord_id="abc")  # a signed write: never retried, so the first answer is raised
     error = info.value
     assert isinstance(error, StandXError)
     assert (error.status_code, error.code, error.message, error.request_id) == (
@@ -58,7 +56,7 @@ def test_status_maps_to_class(status: int, cls: type[APIError]) -> None:
         "req-77",
     )
     assert error.body == httpx.Response(status, json=body).content
-    assert error.operation == "new_order"
+    assert error.operation == "cancel_order"
 
 
 def test_http_200_with_nonzero_code_is_an_error() -> None:

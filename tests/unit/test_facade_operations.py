@@ -50,10 +50,11 @@ CASES = [
             time_in_force="gtc",
             reduce_only=False,
             x_session_id="sess-1",
+            cl_ord_id="bot-0001",
         ),
-        body=DOC_EXAMPLES["new_order"]["request"],
+        body={**DOC_EXAMPLES["new_order"]["request"], "cl_ord_id": "bot-0001"},
         headers={"x-session-id": "sess-1"},
-        check=_ack,
+        check=lambda r: _ack(r) and r.cl_ord_id == "bot-0001",
     ),
     Case("cancel_order", dict(order_id=2424844), body=DOC_EXAMPLES["cancel_order"]["request"], check=_ack),
     Case(

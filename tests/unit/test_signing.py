@@ -52,7 +52,8 @@ def test_public_key_matches_vector() -> None:
 
 
 def test_facade_signs_the_documented_payload_byte_for_byte() -> None:
-    """The facade serializes the docs' new_order example to exactly the vector's payload."""
+    """The facade serializes the docs' new_order example to the vector's payload (plus the cl_ord_id it always
+    sends, in the spec's property order), and signs exactly those bytes."""
     recorder = Recorder({"/api/new_order": json_response(OK)})
     client = StandX(jwt=JWT, signing_key=SEED_HEX, transport=httpx.MockTransport(recorder))
     client.new_order(
@@ -63,8 +64,10 @@ def test_facade_signs_the_documented_payload_byte_for_byte() -> None:
         price="50000",
         time_in_force="gtc",
         reduce_only=False,
+        cl_ord_id="c1",
     )
-    assert recorder.last.content.decode() == VECTORS["vectors"][0]["payload"]
+    expected = VECTORS["vectors"][0]["payload"].removesuffix("}") + ',"cl_ord_id":"c1"}'
+    assert recorder.last.content.decode() == expected
     _verify(recorder.last, SigningKey.parse(SEED_HEX).public_key)
 
 

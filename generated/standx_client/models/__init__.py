@@ -18,6 +18,7 @@ from .market_overview import MarketOverview
 from .market_overview_summary import MarketOverviewSummary
 from .market_overview_symbol import MarketOverviewSymbol
 from .new_order_request import NewOrderRequest
+from .new_order_response import NewOrderResponse
 from .order import Order
 from .order_page import OrderPage
 from .order_status import OrderStatus
@@ -54,6 +55,7 @@ __all__ = (
     "MarketOverviewSummary",
     "MarketOverviewSymbol",
     "NewOrderRequest",
+    "NewOrderResponse",
     "Order",
     "OrderPage",
     "OrderStatus",

@@ -6,9 +6,9 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.api_response import ApiResponse
 from ...models.error import Error
 from ...models.new_order_request import NewOrderRequest
+from ...models.new_order_response import NewOrderResponse
 from ...types import UNSET, Response, Unset
 from ...types import decode_json as _decode_json
 
@@ -39,9 +39,11 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ApiResponse | Error | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Error | NewOrderResponse | None:
     if response.status_code == 200:
-        response_200 = ApiResponse.from_dict(_decode_json(response))
+        response_200 = NewOrderResponse.from_dict(_decode_json(response))
 
         return response_200
 
@@ -81,14 +83,16 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def parse_success(data: Any) -> ApiResponse:
+def parse_success(data: Any) -> NewOrderResponse:
     """The typed result of a 200 answer, from its decoded body (JSON decoded with Decimal, or text)."""
-    response_200 = ApiResponse.from_dict(data)
+    response_200 = NewOrderResponse.from_dict(data)
 
     return response_200
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ApiResponse | Error]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | NewOrderResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -103,7 +107,7 @@ def sync_detailed(
     body: NewOrderRequest,
     x_session_id: str | Unset = UNSET,
     x_impersonate: str | Unset = UNSET,
-) -> Response[ApiResponse | Error]:
+) -> Response[Error | NewOrderResponse]:
     """Create a new order
 
      Submits a new order. A successful response means the order was **submitted**, not that it
@@ -130,7 +134,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ApiResponse | Error]
+        Response[Error | NewOrderResponse]
     """
 
     kwargs = _get_kwargs(
@@ -152,7 +156,7 @@ def sync(
     body: NewOrderRequest,
     x_session_id: str | Unset = UNSET,
     x_impersonate: str | Unset = UNSET,
-) -> ApiResponse | Error | None:
+) -> Error | NewOrderResponse | None:
     """Create a new order
 
      Submits a new order. A successful response means the order was **submitted**, not that it
@@ -179,7 +183,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ApiResponse | Error
+        Error | NewOrderResponse
     """
 
     return sync_detailed(
@@ -196,7 +200,7 @@ async def asyncio_detailed(
     body: NewOrderRequest,
     x_session_id: str | Unset = UNSET,
     x_impersonate: str | Unset = UNSET,
-) -> Response[ApiResponse | Error]:
+) -> Response[Error | NewOrderResponse]:
     """Create a new order
 
      Submits a new order. A successful response means the order was **submitted**, not that it
@@ -223,7 +227,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ApiResponse | Error]
+        Response[Error | NewOrderResponse]
     """
 
     kwargs = _get_kwargs(
@@ -243,7 +247,7 @@ async def asyncio(
     body: NewOrderRequest,
     x_session_id: str | Unset = UNSET,
     x_impersonate: str | Unset = UNSET,
-) -> ApiResponse | Error | None:
+) -> Error | NewOrderResponse | None:
     """Create a new order
 
      Submits a new order. A successful response means the order was **submitted**, not that it
@@ -270,7 +274,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ApiResponse | Error
+        Error | NewOrderResponse
     """
 
     return (

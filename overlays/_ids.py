@@ -1,0 +1,30 @@
+"""Client order ids: ULIDs, the format the exchange itself uses (26 Crockford base32 characters).
+
+Time-ordered (48-bit millisecond time first) and unique: within one millisecond the random part is
+incremented, so ids from one process sort in creation order.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_lock = threading.Lock()
+_last_ms = -1
+_last_random = 0
+
+
+def new_client_order_id() -> str:
+    global _last_ms, _last_random
+    with _lock:
+        now = time.time_ns() // 1_000_000
+        if now <= _last_ms:  # same millisecond (or the clock stepped back): keep order by incrementing
+            now = _last_ms
+            _last_random = (_last_random + 1) % (1 << 80)
+        else:
+            _last_random = int.from_bytes(os.urandom(10), "big")
+        _last_ms = now
+        value = (now << 80) | _last_random
+    return "".join(_ALPHABET[(value >> shift) & 31] for shift in range(125, -1, -5))
