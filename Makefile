@@ -40,6 +40,7 @@ check-generated: $(VENV)/.installed  ## fail if the committed generated code dif
 	for path in $(PKG) mock/standx_mock/standx.yaml mock/standx_mock/_spec_hash.py; do \
 	  if ! diff -r -q -x __pycache__ $$path $$tmp/$$path >/dev/null 2>&1; then status=1; \
 	    echo "STALE: $$path differs from a fresh 'make generate':"; \
+	    diff -r -q -x __pycache__ $$path $$tmp/$$path | sed "s|$$tmp/||g; s/^/  /"; \
 	    diff -r -u -x __pycache__ $$path $$tmp/$$path | head -40; fi; \
 	done; \
 	if [ $$status -ne 0 ]; then echo "Run 'make generate' and commit the result."; exit 1; fi; \
@@ -50,8 +51,8 @@ spec-lint: $(VENV)/.installed node_modules/.installed  ## validate and lint the 
 	$(NODE_BIN)/redocly lint --format=stylish openapi/standx.yaml
 
 lint: $(VENV)/.installed  ## ruff on hand-written code and on the generated package
-	$(BIN)/ruff check overlays generator mock tests examples
-	$(BIN)/ruff format --check overlays generator mock tests examples
+	$(BIN)/ruff check overlays generator mock tests examples tools
+	$(BIN)/ruff format --check overlays generator mock tests examples tools
 	$(BIN)/ruff check --isolated --select F,I,UP --target-version py311 --line-length 120 $(PKG)
 
 typecheck: $(VENV)/.installed  ## mypy --strict on the package (generated code with the overlay laid in) and the mock
@@ -71,3 +72,16 @@ demo: $(VENV)/.installed  ## the client against the local mock exchange: a short
 
 clean:  ## remove caches (keeps .venv and node_modules)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+
+# --- Spec evolution and distribution (docs/workflows.md) --------------------------------------------------------
+.PHONY: spec-diff vendor wheel
+
+spec-diff: $(VENV)/.installed  ## breaking-change report: openapi/standx.yaml at BASE (default HEAD) vs the working tree; exit 1 if breaking
+	$(PY) tools/spec_diff.py --base "$(or $(BASE),HEAD)"
+
+vendor: $(VENV)/.installed  ## copy generated/standx_client into DEST with a VENDORED.json stamp (make vendor DEST=dir [NAME=pkg] [FORCE=1])
+	@test -n "$(DEST)" || { echo "usage: make vendor DEST=<dir> [NAME=standx_client] [FORCE=1]" >&2; exit 2; }
+	$(PY) tools/vendor.py --dest "$(DEST)" $(if $(NAME),--name "$(NAME)") $(if $(filter 1 yes true,$(FORCE)),--force)
+
+wheel: $(VENV)/.installed  ## build dist/standx_client-*.whl (runtime dependencies only: httpx, attrs, PyNaCl)
+	$(PY) -m pip wheel --no-deps --quiet -w dist .
