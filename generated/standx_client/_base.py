@@ -1,8 +1,14 @@
 # Copied from overlays/_base.py by `make generate`. Do not edit here: edit overlays/_base.py.
 """The one request path behind every facade method: check, build, sign, send, map errors, decode, type.
 
-`_ClientCore` holds configuration and the pure steps (`_build`, `_finish`); `SyncClientBase` and
-`AsyncClientBase` only differ in how they send.
+It is lean on purpose (market makers call it in hot loops): the URL prefix and the static headers are
+prepared once per client and operation, the body is serialized once to the bytes that are signed and sent,
+the signature comes from `signing.signature_headers` (the function `StandXAuth` uses), and the request goes
+straight to the transport httpx would pick (user transport, or the pooled one with proxies from the
+environment), skipping httpx.Client's redirect, auth, cookie and URL-merging machinery we do not use.
+
+`_ClientCore` holds configuration and the send-independent steps; `SyncClientBase` and `AsyncClientBase`
+differ only in how they send and wait.
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ import ipaddress
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -35,7 +42,7 @@ from .exceptions import (
     error_class,
 )
 from .retry import CreditBucket, RateLimit, RetryPolicy
-from .signing import SigningKey, StandXAuth
+from .signing import SigningKey, signature_headers
 
 if TYPE_CHECKING:
     from .models.order import Order
@@ -51,6 +58,20 @@ DEFAULT_RATE_LIMIT = RateLimit()
 Timeout = float | httpx.Timeout
 # Connection never established: the request cannot have reached the exchange.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+Headers = list[tuple[str, str]]
+
+
+class _Prepared(NamedTuple):
+    """A checked call, ready to be signed and sent (again, on a retry)."""
+
+    method: str
+    url: str
+    headers: Headers
+    content: bytes | None
+    body: dict[str, object] | None
+    extensions: dict[str, Any]
+
+
 _USER_AGENT = "standx-client-python"
 
 
@@ -111,9 +132,9 @@ class _ClientCore:
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._retry = retry or RetryPolicy(attempts=1)
         self._bucket = CreditBucket(rate_limit) if rate_limit is not None else None
-        # Sign only for our own perps and auth hosts: a key must never sign for a host it was not meant for.
-        signed_hosts = {urlsplit(self._hosts[h]).hostname or "" for h in ("perps", "api")}
-        self._auth = StandXAuth(self._key, hosts=signed_hosts) if self._key is not None else None
+        self._timeout_ext = self._timeout.as_dict()
+        # operation -> (URL without query, fixed headers, header parameters it declares)
+        self._static: dict[str, tuple[str, Headers, frozenset[str]]] = {}
 
     @classmethod
     def _env_kwargs(cls) -> dict[str, Any]:
@@ -138,37 +159,53 @@ class _ClientCore:
     def signing_key(self) -> SigningKey | None:
         return self._key
 
-    def _build(
-        self, op: Operation, values: Mapping[str, object], timeout: Timeout | None
-    ) -> tuple[httpx.Request, dict[str, object] | None]:
+    def _fixed(self, op: Operation) -> tuple[str, Headers, frozenset[str]]:
+        """The URL without query, the headers that never change for `op` on this client, its header params."""
+        fixed = self._static.get(op.name)
+        if fixed is None:
+            headers = [("accept", "text/plain" if op.text else "application/json"), ("user-agent", _USER_AGENT)]
+            if op.auth:
+                headers.append(("authorization", f"Bearer {self._jwt}"))
+            if op.has_body:
+                headers.append(("content-type", "application/json"))
+            fixed = self._static[op.name] = (self._hosts[op.host] + op.path, headers, declared_headers(op))
+        return fixed
+
+    def _prepare(self, op: Operation, values: Mapping[str, object], timeout: Timeout | None) -> _Prepared:
         query, headers, body = prepare(op, values)
         if op.auth and not self._jwt:
             raise ValidationError(op.name, "jwt", "this operation needs a JWT: pass jwt= or set STANDX_JWT")
-        if op.signed and self._auth is None:
+        if op.signed and self._key is None:
             raise ValidationError(op.name, "signing_key", "this operation is signed: pass the key bound to the JWT")
-        url = self._hosts[op.host] + op.path
+        url, fixed, declared = self._fixed(op)
         if query:
             url += "?" + urlencode(query)
-        given = {name for name, _ in headers}
-        for name in declared_headers(op) - given:
+        for name in declared:  # client-wide defaults (x-session-id, x-impersonate) unless given for this call
             default = self._defaults.get(name)
-            if default:
+            if default and all(given != name for given, _ in headers):
                 headers.append((name, default))
-        headers.append(("accept", "application/json" if not op.text else "text/plain"))
-        headers.append(("user-agent", _USER_AGENT))
-        if op.auth:
-            headers.append(("authorization", f"Bearer {self._jwt}"))
-        content = None
-        if body is not None:
-            # Serialized once: these exact bytes are signed and sent.
-            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-            headers.append(("content-type", "application/json"))
-        limits = self._timeout if timeout is None else timeout
-        limits = limits if isinstance(limits, httpx.Timeout) else httpx.Timeout(limits)
-        request = httpx.Request(
-            op.method, url, headers=headers, content=content, extensions={"timeout": limits.as_dict()}
+        headers += fixed
+        # Serialized once: these exact bytes are signed and sent.
+        content = None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        if timeout is None:
+            extensions = {"timeout": self._timeout_ext}
+        else:
+            extensions = {
+                "timeout": (timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)).as_dict()
+            }
+        return _Prepared(op.method, url, headers, content, body, extensions)
+
+    def _request(self, op: Operation, prepared: _Prepared) -> httpx.Request:
+        """One attempt's request: signed afresh (new request id and timestamp) when the operation is signed."""
+        headers = prepared.headers
+        if op.signed and self._key is not None:
+            signature = signature_headers(
+                self._key, prepared.content or b"", str(uuid.uuid4()), time.time_ns() // 1_000_000
+            )
+            headers = headers + list(signature.items())
+        return httpx.Request(
+            prepared.method, prepared.url, headers=headers, content=prepared.content, extensions=prepared.extensions
         )
-        return request, body
 
     def _policy(self, op: Operation) -> RetryPolicy:
         if op.method == "GET" or (op.idempotent and self._retry.retry_writes):
@@ -283,39 +320,45 @@ class SyncClientBase(_ClientCore):
 
     def __init__(self, *, transport: httpx.BaseTransport | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._http = httpx.Client(transport=transport, timeout=self._timeout, follow_redirects=False, auth=self._auth)
+        # Owns the connection pool and the transport choice; requests bypass its send() (see _send).
+        self._http = httpx.Client(transport=transport, timeout=self._timeout, follow_redirects=False)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Self:
         """STANDX_JWT, STANDX_SIGNING_KEY, STANDX_BASE_URL (and STANDX_GEO_URL, STANDX_SESSION_ID)."""
         return cls(**{**cls._env_kwargs(), **overrides})
 
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        # The transport httpx itself would use for this URL: the one given, or its pool (with any proxy from
+        # HTTPS_PROXY/NO_PROXY). `_transport_for_url` is httpx 0.28's mount lookup; httpx is pinned below 0.29.
+        response = self._http._transport_for_url(request.url).handle_request(request)
+        try:
+            response.read()
+        finally:
+            response.close()
+        return response
+
     def _call(
         self, op: Operation, values: Mapping[str, object], parse: Callable[[Any], T], timeout: Timeout | None = None
     ) -> T:
-        request, body = self._build(op, values, timeout)
+        prepared = self._prepare(op, values, timeout)
         policy = self._policy(op)
         attempt = 0
         while True:
             attempt += 1
-            if attempt > 1:  # a fresh request: the auth flow signs it with a new id and timestamp
-                request = httpx.Request(
-                    request.method, request.url, headers=request.headers, content=request.content,
-                    extensions=request.extensions,
-                )  # fmt: skip
             wait = self._wait_for_credits(op)
             if wait:
                 time.sleep(wait)
             try:
                 try:
-                    response = self._http.send(request)  # the auth flow re-signs every attempt
+                    response = self._send(self._request(op, prepared))
                 except httpx.TransportError as exc:
                     raise self._transport_error(op, exc) from exc
-                return self._finish(op, response, parse, body)
+                return self._finish(op, response, parse, prepared.body)
             except (TransportError, APIError) as error:
                 delay = policy.delay(attempt, error)
                 if delay is None:
-                    final = self._unknown_outcome(op, body, error)
+                    final = self._unknown_outcome(op, prepared.body, error)
                     if final is error:
                         raise
                     raise final from error
@@ -351,41 +394,43 @@ class AsyncClientBase(_ClientCore):
 
     def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._http = httpx.AsyncClient(
-            transport=transport, timeout=self._timeout, follow_redirects=False, auth=self._auth
-        )
+        self._http = httpx.AsyncClient(transport=transport, timeout=self._timeout, follow_redirects=False)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Self:
         """STANDX_JWT, STANDX_SIGNING_KEY, STANDX_BASE_URL (and STANDX_GEO_URL, STANDX_SESSION_ID)."""
         return cls(**{**cls._env_kwargs(), **overrides})
 
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        # See SyncClientBase._send.
+        response = await self._http._transport_for_url(request.url).handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
+
     async def _call(
         self, op: Operation, values: Mapping[str, object], parse: Callable[[Any], T], timeout: Timeout | None = None
     ) -> T:
-        request, body = self._build(op, values, timeout)
+        prepared = self._prepare(op, values, timeout)
         policy = self._policy(op)
         attempt = 0
         while True:
             attempt += 1
-            if attempt > 1:  # a fresh request: the auth flow signs it with a new id and timestamp
-                request = httpx.Request(
-                    request.method, request.url, headers=request.headers, content=request.content,
-                    extensions=request.extensions,
-                )  # fmt: skip
             wait = self._wait_for_credits(op)
             if wait:
                 await asyncio.sleep(wait)
             try:
                 try:
-                    response = await self._http.send(request)  # the auth flow re-signs every attempt
+                    response = await self._send(self._request(op, prepared))
                 except httpx.TransportError as exc:
                     raise self._transport_error(op, exc) from exc
-                return self._finish(op, response, parse, body)
+                return self._finish(op, response, parse, prepared.body)
             except (TransportError, APIError) as error:
                 delay = policy.delay(attempt, error)
                 if delay is None:
-                    final = self._unknown_outcome(op, body, error)
+                    final = self._unknown_outcome(op, prepared.body, error)
                     if final is error:
                         raise
                     raise final from error
