@@ -1,0 +1,99 @@
+"""`python -m standx_mock --port 8765 [--seed N] [--market-maker] ...`
+
+Prints exactly one line, `standx-mock listening on http://127.0.0.1:8765`, once /api/health answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from .config import DEFAULT_SPEC_PATH, FaultConfig, MockConfig, parse_decimal
+from .server import run_foreground
+from .spec import SpecError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m standx_mock", description="Local mock of the StandX Perps exchange.")
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port to bind; 0 picks a free one (default 8765)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every deterministic choice (default 0)")
+    p.add_argument("--balance", default="100000", help="DUSD balance of each new account (default 100000)")
+    p.add_argument("--market-maker", action="store_true", help="seed both sides of every book at start")
+    p.add_argument("--mm-levels", type=int, default=5, help="market maker levels per side (default 5)")
+    p.add_argument("--mm-spread", default="0.0002", help="market maker relative bid/ask spread (default 0.0002)")
+    p.add_argument(
+        "--timestamp-window-ms",
+        type=int,
+        default=60_000,
+        help="accepted |server clock - x-request-timestamp| (default 60000)",
+    )
+    p.add_argument("--jwt-lifetime", type=int, default=7 * 24 * 3600, help="JWT lifetime in seconds (default 7 days)")
+    p.add_argument("--spec", type=Path, default=DEFAULT_SPEC_PATH, help="OpenAPI document to serve")
+    p.add_argument("--spec-sha256", default=None, help="expected sha256 of --spec (default: _spec_hash.SPEC_SHA256)")
+    p.add_argument("--no-verify-spec-hash", action="store_true", help="serve the spec even if its hash differs")
+    p.add_argument("--faults", default="", help='run-level faults, e.g. "latency=0.05,error_rate=0.2,when=after"')
+    p.add_argument("--rate-limit", action="store_true", help="enforce the documented per-account rate limit")
+    p.add_argument(
+        "--cancel-orders-response",
+        choices=("array", "ack"),
+        default="array",
+        help="cancel_orders success body: [] (default) or {code,message,request_id}",
+    )
+    p.add_argument("--validate-responses", action="store_true", help="check every response against the spec")
+    p.add_argument("--access-log", action="store_true", help="log every request")
+    p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> MockConfig:
+    return MockConfig(
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        balance=parse_decimal(args.balance, "--balance"),
+        market_maker=args.market_maker,
+        market_maker_levels=args.mm_levels,
+        market_maker_spread=parse_decimal(args.mm_spread, "--mm-spread"),
+        timestamp_window_ms=args.timestamp_window_ms,
+        jwt_lifetime_s=args.jwt_lifetime,
+        spec_path=args.spec,
+        spec_sha256=args.spec_sha256,
+        verify_spec_hash=not args.no_verify_spec_hash,
+        validate_responses=args.validate_responses,
+        faults=FaultConfig.parse(args.faults) if args.faults else FaultConfig(),
+        rate_limit=args.rate_limit,
+        cancel_orders_response=args.cancel_orders_response,
+        access_log=args.access_log,
+        log_level=args.log_level,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if config.balance < Decimal(0):
+        parser.error("--balance must not be negative")
+
+    def ready(base_url: str) -> None:
+        print(f"standx-mock listening on {base_url}", flush=True)
+
+    try:
+        run_foreground(config, ready)
+    except SpecError as exc:
+        print(f"standx-mock: {exc}", file=sys.stderr, flush=True)
+        return 2
+    except OSError as exc:
+        print(f"standx-mock: cannot listen on {config.host}:{config.port}: {exc.strerror}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,240 @@
+"""Configuration of the mock exchange: symbols, accounts, faults, server options."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Literal
+
+FaultWhen = Literal["before", "after", "random"]
+
+#: Fault kinds understood by the per-request header and the run-level configuration.
+TERMINAL_FAULT_KINDS: tuple[str, ...] = ("error", "error_html", "rate_limit", "drop", "malformed", "truncated")
+FAULT_KINDS: tuple[str, ...] = ("latency", *TERMINAL_FAULT_KINDS)
+
+DEFAULT_SPEC_PATH = Path(__file__).with_name("standx.yaml")
+
+
+@dataclass(frozen=True)
+class SymbolConfig:
+    """Static description of one perpetual market (what `query_symbol_info` reports)."""
+
+    symbol: str
+    base_asset: str
+    mark_price: Decimal
+    price_tick_decimals: int = 2
+    qty_tick_decimals: int = 3
+    min_order_qty: Decimal = Decimal("0.001")
+    max_order_qty: Decimal = Decimal("100")
+    max_position_size: Decimal = Decimal("1000")
+    maker_fee: Decimal = Decimal("0.0001")
+    taker_fee: Decimal = Decimal("0.0004")
+    max_leverage: int = 20
+    def_leverage: int = 10
+    max_open_orders: int = 100
+    price_cap_ratio: Decimal = Decimal("0.3")
+    price_floor_ratio: Decimal = Decimal("0.3")
+    #: Maintenance margin rate used for `maint_margin` and `liq_price`.
+    maint_margin_rate: Decimal = Decimal("0.025")
+    quote_asset: str = "DUSD"
+    base_decimals: int = 9
+    quote_decimals: int = 9
+    depth_ticks: str = "0.01,0.1,1"
+    enabled: bool = True
+
+    @property
+    def price_tick(self) -> Decimal:
+        return Decimal(1).scaleb(-self.price_tick_decimals)
+
+    @property
+    def qty_tick(self) -> Decimal:
+        return Decimal(1).scaleb(-self.qty_tick_decimals)
+
+
+def default_symbols() -> tuple[SymbolConfig, ...]:
+    return (
+        SymbolConfig(symbol="BTC-USD", base_asset="BTC", mark_price=Decimal("121600.00")),
+        SymbolConfig(
+            symbol="ETH-USD",
+            base_asset="ETH",
+            mark_price=Decimal("4200.00"),
+            min_order_qty=Decimal("0.01"),
+            max_order_qty=Decimal("1000"),
+            max_position_size=Decimal("10000"),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """Run-level fault injection. Rates are probabilities per StandX request, drawn from a seeded RNG.
+
+    `when` decides whether a drawn fault replaces the request before the operation runs (the request
+    is lost, no state change) or replaces the response after it ran (state changed, the client sees
+    an error); `random` flips a seeded coin per fault.
+    """
+
+    latency: float = 0.0
+    error_rate: float = 0.0
+    error_statuses: tuple[int, ...] = (500, 502, 503, 520)
+    #: Fraction of injected 5xx responses that carry an HTML body instead of JSON.
+    html_rate: float = 0.0
+    #: Once a 5xx fires, this many requests in a row (including the first) fail.
+    burst: int = 1
+    rate_limit_rate: float = 0.0
+    retry_after: int = 1
+    drop_rate: float = 0.0
+    malformed_rate: float = 0.0
+    truncated_rate: float = 0.0
+    when: FaultWhen = "before"
+    #: Restrict run-level faults to these operationIds (empty: every StandX operation).
+    operations: tuple[str, ...] = ()
+    #: RNG seed for the fault draws; None uses the mock's seed.
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in (
+            "latency",
+            "error_rate",
+            "html_rate",
+            "rate_limit_rate",
+            "drop_rate",
+            "malformed_rate",
+            "truncated_rate",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"fault option {name} must be a non-negative number, got {value!r}")
+        for name in ("error_rate", "html_rate", "rate_limit_rate", "drop_rate", "malformed_rate", "truncated_rate"):
+            if getattr(self, name) > 1:
+                raise ValueError(f"fault option {name} must be <= 1")
+        if self.when not in ("before", "after", "random"):
+            raise ValueError(f"fault option when must be before, after or random, got {self.when!r}")
+        if self.burst < 1:
+            raise ValueError("fault option burst must be >= 1")
+        if self.retry_after < 0:
+            raise ValueError("fault option retry_after must be >= 0")
+        if not self.error_statuses or any(not 500 <= s <= 599 for s in self.error_statuses):
+            raise ValueError("fault option error_statuses must be a non-empty list of 5xx codes")
+
+    @property
+    def active(self) -> bool:
+        return bool(
+            self.latency
+            or self.error_rate
+            or self.rate_limit_rate
+            or self.drop_rate
+            or self.malformed_rate
+            or self.truncated_rate
+        )
+
+    @classmethod
+    def parse(cls, text: str) -> FaultConfig:
+        """Parse the CLI form `latency=0.05,error_rate=0.2,when=after,error_statuses=502/503`."""
+        values: dict[str, object] = {}
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            key, sep, raw = item.partition("=")
+            key = key.strip()
+            if not sep:
+                raise ValueError(f"fault option {key!r} needs a value (key=value)")
+            values[key] = raw.strip()
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, object]) -> FaultConfig:
+        """Build from a JSON object or parsed CLI pairs; unknown keys are an error."""
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs: dict[str, object] = {}
+        for key, raw in values.items():
+            if key not in known:
+                raise ValueError(f"unknown fault option {key!r} (known: {', '.join(sorted(known))})")
+            try:
+                kwargs[key] = _coerce_fault_value(key, raw)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"invalid value for fault option {key!r}: {raw!r} ({exc})") from None
+        return cls(**kwargs)  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, object]:
+        data = dataclasses.asdict(self)
+        data["error_statuses"] = list(self.error_statuses)
+        data["operations"] = list(self.operations)
+        return data
+
+
+def _coerce_fault_value(key: str, raw: object) -> object:
+    if key in ("error_statuses", "operations"):
+        items: list[object]
+        if isinstance(raw, str):
+            items = [p for p in raw.replace("|", "/").split("/") if p.strip()]
+        elif isinstance(raw, list | tuple):
+            items = list(raw)
+        else:
+            raise TypeError("expected a list")
+        if key == "error_statuses":
+            return tuple(int(str(i).strip()) for i in items)
+        return tuple(str(i).strip() for i in items)
+    if key == "when":
+        return str(raw)
+    if key in ("burst", "retry_after"):
+        if isinstance(raw, bool):
+            raise TypeError("expected an integer")
+        return int(str(raw))
+    if key == "seed":
+        return None if raw is None else int(str(raw))
+    if isinstance(raw, bool):
+        raise TypeError("expected a number")
+    return float(str(raw))
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    """Everything the mock needs; `create_app(MockConfig())` gives a working exchange."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    seed: int = 0
+    #: DUSD balance of every account created through `POST /mock/credentials`.
+    balance: Decimal = Decimal("100000")
+    #: Seed both sides of every book at start (and after reset) from the market maker's account.
+    market_maker: bool = False
+    market_maker_levels: int = 5
+    #: Relative distance between the best bid and the best ask, e.g. 0.0002 = 2 bps.
+    market_maker_spread: Decimal = Decimal("0.0002")
+    market_maker_balance: Decimal = Decimal("1000000000")
+    timestamp_window_ms: int = 60_000
+    jwt_lifetime_s: int = 7 * 24 * 3600
+    spec_path: Path = DEFAULT_SPEC_PATH
+    #: Expected sha256 of the spec file; None uses `standx_mock._spec_hash.SPEC_SHA256`.
+    spec_sha256: str | None = None
+    verify_spec_hash: bool = True
+    #: Validate every StandX response against the spec (a mismatch becomes a 500); for tests.
+    validate_responses: bool = False
+    symbols: tuple[SymbolConfig, ...] = field(default_factory=default_symbols)
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    #: Emulate the documented per-account credit bucket (45 credits/request, 1000/s, burst 900).
+    rate_limit: bool = False
+    #: `cancel_orders` success body: "array" answers `[]` (older docs, observed live), "ack" answers
+    #: `{code, message, request_id}` (newest docs). The spec allows both.
+    cancel_orders_response: Literal["array", "ack"] = "array"
+    #: Value of `region` in `query_region`.
+    region: str = "jp"
+    access_log: bool = False
+    log_level: str = "warning"
+
+    def symbol(self, name: str) -> SymbolConfig | None:
+        for s in self.symbols:
+            if s.symbol == name:
+                return s
+        return None
+
+
+def parse_decimal(text: str, what: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{what} must be a decimal number, got {text!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"{what} must be finite")
+    return value

@@ -1,0 +1,192 @@
+"""Fault injection: latency, 5xx bursts, 429, dropped connections, malformed and truncated bodies.
+
+Per request, the header `x-mock-fault` selects a fault explicitly (and disables the run-level draw
+for that request). Grammar: comma- or semicolon-separated items `name[=value]`:
+
+    latency=<seconds>          add latency (combines with one of the kinds below)
+    error[=<5xx status>]       JSON error body, default 500
+    error_html[=<5xx status>]  HTML error body (a proxy page), default 502
+    rate_limit[=<seconds>]     429 with `Retry-After: <seconds>`, default 1
+    drop                       close the connection without any response
+    malformed                  200 with a body that is not valid JSON
+    truncated                  200 with the JSON body cut in half (Content-Length matches the cut body)
+    when=before|after|random   before: the operation does not run (request lost; default);
+                               after: it runs and its response is replaced (response lost)
+
+Examples: `x-mock-fault: drop; when=after`, `x-mock-fault: error=503`, `x-mock-fault: latency=0.2`.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from dataclasses import dataclass
+
+from .config import TERMINAL_FAULT_KINDS, FaultConfig
+
+FAULT_HEADER = "x-mock-fault"
+
+
+class FaultHeaderInvalid(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """What to do with one request."""
+
+    latency: float = 0.0
+    kind: str | None = None
+    status: int | None = None
+    retry_after: int = 1
+    when: str = "before"
+
+    @property
+    def empty(self) -> bool:
+        return self.latency <= 0 and self.kind is None
+
+
+NO_FAULT = FaultPlan()
+
+
+def parse_fault_header(text: str, rng: random.Random | None = None) -> FaultPlan:
+    latency = 0.0
+    kind: str | None = None
+    status: int | None = None
+    retry_after = 1
+    when = "before"
+    items = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+    if not items:
+        raise FaultHeaderInvalid("empty x-mock-fault header")
+    for item in items:
+        name, sep, value = item.partition("=")
+        name, value = name.strip().lower(), value.strip()
+        if name == "latency":
+            try:
+                latency = float(value)
+            except ValueError:
+                raise FaultHeaderInvalid(f"latency needs a number of seconds, got {value!r}") from None
+            if not 0 <= latency <= 60:
+                raise FaultHeaderInvalid("latency must be between 0 and 60 seconds")
+        elif name == "when":
+            if value not in ("before", "after", "random"):
+                raise FaultHeaderInvalid(f"when must be before, after or random, got {value!r}")
+            when = value
+        elif name in TERMINAL_FAULT_KINDS:
+            if kind is not None:
+                raise FaultHeaderInvalid(f"only one fault kind per request ({kind} and {name} given)")
+            kind = name
+            if name in ("error", "error_html"):
+                status = 500 if name == "error" else 502
+                if sep:
+                    if not value.isdigit() or not 500 <= int(value) <= 599:
+                        raise FaultHeaderInvalid(f"{name} needs a 5xx status, got {value!r}")
+                    status = int(value)
+            elif name == "rate_limit" and sep:
+                if not value.isdigit():
+                    raise FaultHeaderInvalid(f"rate_limit needs a Retry-After in whole seconds, got {value!r}")
+                retry_after = int(value)
+            elif sep and name not in ("error", "error_html", "rate_limit"):
+                raise FaultHeaderInvalid(f"{name} takes no value")
+        else:
+            known = ", ".join(("latency", *TERMINAL_FAULT_KINDS, "when"))
+            raise FaultHeaderInvalid(f"unknown fault {name!r} (known: {known})")
+    if when == "random":
+        when = "before" if (rng or random.Random()).random() < 0.5 else "after"
+    return FaultPlan(latency=latency, kind=kind, status=status, retry_after=retry_after, when=when)
+
+
+class FaultInjector:
+    """Draws run-level faults from a seeded RNG and counts every injected fault."""
+
+    def __init__(self, config: FaultConfig, seed: int) -> None:
+        self._lock = threading.Lock()
+        self._default_seed = seed
+        self.counts: Counter[str] = Counter()
+        self.when_counts: Counter[str] = Counter()
+        self.configure(config)
+
+    def configure(self, config: FaultConfig) -> None:
+        with self._lock:
+            self.config = config
+            self.rng = random.Random(f"faults:{config.seed if config.seed is not None else self._default_seed}")
+            self._burst_left = 0
+            self._burst_status = 500
+            self._burst_html = False
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.counts.clear()
+            self.when_counts.clear()
+
+    def plan(self, operation_id: str, header: str | None) -> FaultPlan:
+        """The fault for this request; FaultHeaderInvalid for a bad header."""
+        with self._lock:
+            plan = parse_fault_header(header, self.rng) if header is not None else self._draw(operation_id)
+            self._count(plan)
+            return plan
+
+    def _count(self, plan: FaultPlan) -> None:
+        if plan.latency > 0:
+            self.counts["latency"] += 1
+        if plan.kind is not None:
+            self.counts[plan.kind] += 1
+            self.when_counts[plan.when] += 1
+
+    def _draw(self, operation_id: str) -> FaultPlan:
+        cfg = self.config
+        if not cfg.active or (cfg.operations and operation_id not in cfg.operations):
+            return NO_FAULT
+        latency = cfg.latency
+        if self._burst_left > 0:
+            self._burst_left -= 1
+            burst_kind = "error_html" if self._burst_html else "error"
+            return FaultPlan(latency=latency, kind=burst_kind, status=self._burst_status, when=self._when())
+        u = self.rng.random()
+        kind: str | None = None
+        for name, rate in (
+            ("drop", cfg.drop_rate),
+            ("error", cfg.error_rate),
+            ("rate_limit", cfg.rate_limit_rate),
+            ("malformed", cfg.malformed_rate),
+            ("truncated", cfg.truncated_rate),
+        ):
+            if u < rate:
+                kind = name
+                break
+            u -= rate
+        if kind is None:
+            return FaultPlan(latency=latency) if latency > 0 else NO_FAULT
+        status: int | None = None
+        if kind == "error":
+            status = self.rng.choice(cfg.error_statuses)
+            html = cfg.html_rate > 0 and self.rng.random() < cfg.html_rate
+            kind = "error_html" if html else "error"
+            self._burst_left = cfg.burst - 1
+            self._burst_status = status
+            self._burst_html = html
+        return FaultPlan(latency=latency, kind=kind, status=status, retry_after=cfg.retry_after, when=self._when())
+
+    def _when(self) -> str:
+        if self.config.when == "random":
+            return "before" if self.rng.random() < 0.5 else "after"
+        return self.config.when
+
+
+def html_error_page(status: int, phrase: str) -> bytes:
+    return (
+        f"<html>\r\n<head><title>{status} {phrase}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{status} {phrase}</h1></center>\r\n<hr><center>cloudflare</center>\r\n"
+        "</body>\r\n</html>\r\n"
+    ).encode()
+
+
+def malformed_body(request_id: str) -> bytes:
+    """Something that looks like JSON but is not: a doubled comma and a bare word."""
+    return f'{{"code":0,"message":"success",,"request_id":{request_id}}}'.encode()
+
+
+def truncate(body: bytes) -> bytes:
+    cut = max(1, len(body) // 2)
+    return body[:cut]
