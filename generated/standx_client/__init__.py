@@ -9,14 +9,19 @@ from .exceptions import (
     AuthenticationError,
     BadRequestError,
     NotFoundError,
+    OrderStatusUnknownError,
     PermissionDeniedError,
     RateLimitError,
+    RequestTimeoutError,
     ResponseDecodeError,
     ServerError,
     StandXError,
+    TokenExpiredError,
+    TokenExpiringWarning,
     TransportError,
     ValidationError,
 )
+from .retry import RateLimit, RetryPolicy
 from .signing import SigningKey, StandXAuth
 
 __all__ = (
@@ -30,9 +35,13 @@ __all__ = (
     "BadRequestError",
     "Client",
     "NotFoundError",
+    "OrderStatusUnknownError",
     "PermissionDeniedError",
+    "RateLimit",
     "RateLimitError",
+    "RequestTimeoutError",
     "ResponseDecodeError",
+    "RetryPolicy",
     "ServerError",
     "SigningKey",
     "StandX",

@@ -14,12 +14,15 @@ differ only in how they send and wait.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import email.utils
 import ipaddress
 import json
 import os
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeVar
@@ -37,6 +40,8 @@ from .exceptions import (
     RequestTimeoutError,
     ResponseDecodeError,
     StandXError,
+    TokenExpiredError,
+    TokenExpiringWarning,
     TransportError,
     ValidationError,
     error_class,
@@ -93,6 +98,17 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def jwt_expiry(token: str) -> int | None:
+    """The `exp` claim (unix seconds) of a JWT, read without verifying it (only the exchange can)."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, binascii.Error):
+        return None
+    exp = claims.get("exp") if isinstance(claims, dict) else None
+    return exp if isinstance(exp, int) and not isinstance(exp, bool) else None
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     if value is None:
@@ -120,8 +136,11 @@ class _ClientCore:
         timeout: Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = DEFAULT_RETRY,
         rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+        warn_before_expiry: float = 3600.0,
     ) -> None:
         self._jwt = jwt.strip() if jwt else None
+        self._jwt_exp = jwt_expiry(self._jwt) if self._jwt else None
+        self._warn_at = None if self._jwt_exp is None else self._jwt_exp - warn_before_expiry
         self._key = SigningKey.parse(signing_key) if signing_key is not None else None
         self._hosts = {
             "perps": _check_url("base_url", base_url),
@@ -171,10 +190,26 @@ class _ClientCore:
             fixed = self._static[op.name] = (self._hosts[op.host] + op.path, headers, declared_headers(op))
         return fixed
 
+    def _check_expiry(self, op: Operation) -> None:
+        assert self._jwt_exp is not None
+        left = self._jwt_exp - time.time()
+        if left <= 0:
+            raise TokenExpiredError(op.name, self._jwt_exp)
+        warnings.warn(f"the StandX JWT expires in {int(left)} s; sign in again", TokenExpiringWarning, stacklevel=5)
+        self._warn_at = self._jwt_exp  # warn once; the next check is the expiry itself
+
+    @property
+    def token_expires_at(self) -> int | None:
+        """The JWT's `exp` (unix seconds), when it has one."""
+        return self._jwt_exp
+
     def _prepare(self, op: Operation, values: Mapping[str, object], timeout: Timeout | None) -> _Prepared:
         query, headers, body = prepare(op, values)
-        if op.auth and not self._jwt:
-            raise ValidationError(op.name, "jwt", "this operation needs a JWT: pass jwt= or set STANDX_JWT")
+        if op.auth:
+            if not self._jwt:
+                raise ValidationError(op.name, "jwt", "this operation needs a JWT: pass jwt= or set STANDX_JWT")
+            if self._warn_at is not None and time.time() >= self._warn_at:
+                self._check_expiry(op)
         if op.signed and self._key is None:
             raise ValidationError(op.name, "signing_key", "this operation is signed: pass the key bound to the JWT")
         url, fixed, declared = self._fixed(op)

@@ -3,6 +3,7 @@
 
     StandXError
     ├── ValidationError          bad input, refused before anything was sent (names the field)
+    │   └── TokenExpiredError    the JWT's `exp` has passed: sign in again
     ├── TransportError           no usable HTTP answer: connect error, timeout, dropped connection
     │   └── RequestTimeoutError
     ├── OrderStatusUnknownError  an order may or may not have reached the exchange; resolve by cl_ord_id
@@ -35,6 +36,18 @@ class ValidationError(StandXError, ValueError):
         self.field = field
         self.problem = problem
         super().__init__(f"{operation}: {field}: {problem}")
+
+
+class TokenExpiredError(ValidationError):
+    """The JWT has expired (its `exp` claim); nothing was sent. StandX has no refresh: sign in again."""
+
+    def __init__(self, operation: str, expired_at: int) -> None:
+        self.expired_at = expired_at
+        super().__init__(operation, "jwt", f"the JWT expired at {expired_at} (unix seconds); sign in again")
+
+
+class TokenExpiringWarning(UserWarning):
+    """The JWT expires soon (within the client's `warn_before_expiry`)."""
 
 
 class TransportError(StandXError):

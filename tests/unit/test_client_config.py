@@ -94,3 +94,45 @@ def test_secrets_never_in_repr_errors_or_debug_logs(caplog: pytest.LogCaptureFix
     for secret in (JWT, SEED_HEX, secret_b58):
         assert secret not in joined
     assert "new_order" in joined  # the error itself was captured
+
+
+def _jwt(exp: int) -> str:
+    import base64
+    import json
+
+    def part(obj: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'HS256'})}.{part({'sub': 'bsc_0xabc', 'exp': exp})}.c2ln"
+
+
+def test_expired_token_is_refused_before_sending() -> None:
+    import time
+
+    from standx_client import TokenExpiredError
+
+    recorder = Recorder({"/api/query_balance": json_response(DOC_EXAMPLES["query_balance"]["response"])})
+    expired = StandX(jwt=_jwt(int(time.time()) - 5), transport=httpx.MockTransport(recorder))
+    with pytest.raises(TokenExpiredError) as info:
+        expired.query_balance()
+    assert info.value.field == "jwt" and recorder.requests == []
+    assert StandX(transport=httpx.MockTransport(recorder)).health  # public calls need no token at all
+
+
+def test_token_expiring_soon_warns_once() -> None:
+    import time
+
+    from standx_client import TokenExpiringWarning
+
+    recorder = Recorder({"/api/query_balance": json_response(DOC_EXAMPLES["query_balance"]["response"])})
+    exp = int(time.time()) + 600
+    client = StandX(jwt=_jwt(exp), transport=httpx.MockTransport(recorder))
+    assert client.token_expires_at == exp
+    with pytest.warns(TokenExpiringWarning):
+        client.query_balance()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        client.query_balance()  # warned once only
+    assert len(recorder.requests) == 2
