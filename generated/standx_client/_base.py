@@ -13,10 +13,8 @@ differ only in how they send and wait.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import email.utils
 import ipaddress
 import json
 import os
@@ -24,8 +22,9 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
+from importlib import import_module
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -98,6 +97,30 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class LazyParser(Generic[T]):
+    """An endpoint module's `parse_success`, imported on first use (the facade would otherwise import every
+    endpoint module and model when `standx_client` is imported)."""
+
+    __slots__ = ("_fn", "_module", "_package")
+
+    def __init__(self, module: str, package: str | None) -> None:
+        self._module = module
+        self._package = package
+        self._fn: Callable[[Any], T] | None = None
+
+    def __call__(self, data: Any) -> T:
+        fn = self._fn
+        if fn is None:
+            fn = self._fn = import_module(self._module, self._package).parse_success
+        return fn(data)
+
+
+async def _sleep_async(seconds: float) -> None:
+    import asyncio  # only async clients need it; importing it costs more than the rest of the client
+
+    await _sleep_async(seconds)
+
+
 def jwt_expiry(token: str) -> int | None:
     """The `exp` claim (unix seconds) of a JWT, read without verifying it (only the exchange can)."""
     try:
@@ -116,6 +139,8 @@ def _retry_after(response: httpx.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
+        import email.utils  # an HTTP date instead of seconds: rare
+
         when = email.utils.parsedate_to_datetime(value) if value else None
         return max(0.0, when.timestamp() - time.time()) if when else None
 
@@ -455,7 +480,7 @@ class AsyncClientBase(_ClientCore):
             attempt += 1
             wait = self._wait_for_credits(op)
             if wait:
-                await asyncio.sleep(wait)
+                await _sleep_async(wait)
             try:
                 try:
                     response = await self._send(self._request(op, prepared))
@@ -469,7 +494,7 @@ class AsyncClientBase(_ClientCore):
                     if final is error:
                         raise
                     raise final from error
-            await asyncio.sleep(delay)
+            await _sleep_async(delay)
 
     async def resolve_order(self, cl_ord_id: str) -> Order | None:
         """Settle an `OrderStatusUnknownError`: the order if the exchange has it, else None.

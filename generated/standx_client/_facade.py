@@ -7,67 +7,67 @@ then takes the one request path of `_base.py`: build, sign, send, map errors, de
 
 from __future__ import annotations
 
-import datetime
-from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from ._base import AsyncClientBase, SyncClientBase, Timeout
+from ._base import AsyncClientBase, LazyParser, SyncClientBase, Timeout
 from ._operations import OPERATIONS as _OPS
-from .api.account.query_balance import parse_success as _parse_query_balance
-from .api.account.query_funding_history import (
-    parse_success as _parse_query_funding_history,
+
+if TYPE_CHECKING:  # models load on first use, keeping `import standx_client` fast
+    import datetime
+    from decimal import Decimal
+
+    from .models.api_response import ApiResponse
+    from .models.balance import Balance
+    from .models.depth_book import DepthBook
+    from .models.funding_payment import FundingPayment
+    from .models.funding_rate import FundingRate
+    from .models.kline_history import KlineHistory
+    from .models.margin_mode import MarginMode
+    from .models.market_overview import MarketOverview
+    from .models.new_order_response import NewOrderResponse
+    from .models.order import Order
+    from .models.order_page import OrderPage
+    from .models.order_status import OrderStatus
+    from .models.order_type import OrderType
+    from .models.position import Position
+    from .models.position_config import PositionConfig
+    from .models.recent_trade import RecentTrade
+    from .models.region import Region
+    from .models.resolution import Resolution
+    from .models.side import Side
+    from .models.symbol_info import SymbolInfo
+    from .models.symbol_market import SymbolMarket
+    from .models.symbol_price import SymbolPrice
+    from .models.time_in_force import TimeInForce
+    from .models.trade_page import TradePage
+
+_parse_new_order: LazyParser[NewOrderResponse] = LazyParser(".api.trade.new_order", __package__)
+_parse_cancel_order: LazyParser[ApiResponse] = LazyParser(".api.trade.cancel_order", __package__)
+_parse_cancel_orders: LazyParser[ApiResponse | list[int]] = LazyParser(".api.trade.cancel_orders", __package__)
+_parse_change_leverage: LazyParser[ApiResponse] = LazyParser(".api.trade.change_leverage", __package__)
+_parse_change_margin_mode: LazyParser[ApiResponse] = LazyParser(".api.trade.change_margin_mode", __package__)
+_parse_transfer_margin: LazyParser[ApiResponse] = LazyParser(".api.trade.transfer_margin", __package__)
+_parse_query_order: LazyParser[Order] = LazyParser(".api.account.query_order", __package__)
+_parse_query_orders: LazyParser[OrderPage] = LazyParser(".api.account.query_orders", __package__)
+_parse_query_open_orders: LazyParser[OrderPage] = LazyParser(".api.account.query_open_orders", __package__)
+_parse_query_trades: LazyParser[TradePage] = LazyParser(".api.account.query_trades", __package__)
+_parse_query_funding_history: LazyParser[list[FundingPayment]] = LazyParser(
+    ".api.account.query_funding_history", __package__
 )
-from .api.account.query_open_orders import parse_success as _parse_query_open_orders
-from .api.account.query_order import parse_success as _parse_query_order
-from .api.account.query_orders import parse_success as _parse_query_orders
-from .api.account.query_position_config import (
-    parse_success as _parse_query_position_config,
-)
-from .api.account.query_positions import parse_success as _parse_query_positions
-from .api.account.query_trades import parse_success as _parse_query_trades
-from .api.kline.kline_history import parse_success as _parse_kline_history
-from .api.kline.kline_time import parse_success as _parse_kline_time
-from .api.market.query_depth_book import parse_success as _parse_query_depth_book
-from .api.market.query_funding_rates import parse_success as _parse_query_funding_rates
-from .api.market.query_market_overview import (
-    parse_success as _parse_query_market_overview,
-)
-from .api.market.query_recent_trades import parse_success as _parse_query_recent_trades
-from .api.market.query_symbol_info import parse_success as _parse_query_symbol_info
-from .api.market.query_symbol_market import parse_success as _parse_query_symbol_market
-from .api.market.query_symbol_price import parse_success as _parse_query_symbol_price
-from .api.system.health import parse_success as _parse_health
-from .api.system.query_region import parse_success as _parse_query_region
-from .api.trade.cancel_order import parse_success as _parse_cancel_order
-from .api.trade.cancel_orders import parse_success as _parse_cancel_orders
-from .api.trade.change_leverage import parse_success as _parse_change_leverage
-from .api.trade.change_margin_mode import parse_success as _parse_change_margin_mode
-from .api.trade.new_order import parse_success as _parse_new_order
-from .api.trade.transfer_margin import parse_success as _parse_transfer_margin
-from .models.api_response import ApiResponse
-from .models.balance import Balance
-from .models.depth_book import DepthBook
-from .models.funding_payment import FundingPayment
-from .models.funding_rate import FundingRate
-from .models.kline_history import KlineHistory
-from .models.margin_mode import MarginMode
-from .models.market_overview import MarketOverview
-from .models.new_order_response import NewOrderResponse
-from .models.order import Order
-from .models.order_page import OrderPage
-from .models.order_status import OrderStatus
-from .models.order_type import OrderType
-from .models.position import Position
-from .models.position_config import PositionConfig
-from .models.recent_trade import RecentTrade
-from .models.region import Region
-from .models.resolution import Resolution
-from .models.side import Side
-from .models.symbol_info import SymbolInfo
-from .models.symbol_market import SymbolMarket
-from .models.symbol_price import SymbolPrice
-from .models.time_in_force import TimeInForce
-from .models.trade_page import TradePage
+_parse_query_position_config: LazyParser[PositionConfig] = LazyParser(".api.account.query_position_config", __package__)
+_parse_query_positions: LazyParser[list[Position]] = LazyParser(".api.account.query_positions", __package__)
+_parse_query_balance: LazyParser[Balance] = LazyParser(".api.account.query_balance", __package__)
+_parse_query_market_overview: LazyParser[MarketOverview] = LazyParser(".api.market.query_market_overview", __package__)
+_parse_query_symbol_info: LazyParser[list[SymbolInfo]] = LazyParser(".api.market.query_symbol_info", __package__)
+_parse_query_symbol_market: LazyParser[SymbolMarket] = LazyParser(".api.market.query_symbol_market", __package__)
+_parse_query_symbol_price: LazyParser[SymbolPrice] = LazyParser(".api.market.query_symbol_price", __package__)
+_parse_query_depth_book: LazyParser[DepthBook] = LazyParser(".api.market.query_depth_book", __package__)
+_parse_query_recent_trades: LazyParser[list[RecentTrade]] = LazyParser(".api.market.query_recent_trades", __package__)
+_parse_query_funding_rates: LazyParser[list[FundingRate]] = LazyParser(".api.market.query_funding_rates", __package__)
+_parse_kline_time: LazyParser[int] = LazyParser(".api.kline.kline_time", __package__)
+_parse_kline_history: LazyParser[KlineHistory] = LazyParser(".api.kline.kline_history", __package__)
+_parse_health: LazyParser[str] = LazyParser(".api.system.health", __package__)
+_parse_query_region: LazyParser[Region] = LazyParser(".api.system.query_region", __package__)
 
 
 class StandX(SyncClientBase):

@@ -65,16 +65,19 @@ def parse_decimal(value: object) -> Decimal:
 
     Raises ValueError (which the generated union parsers catch) for anything that is not a finite decimal.
     """
-    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
-        raise ValueError(f"expected a decimal string or number, got {type(value).__name__}")
+    kind = value.__class__
     try:
-        # A float only arrives when the body was decoded without parse_float=Decimal; repr is its shortest form.
-        result = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if kind is str or kind is Decimal or kind is int:
+            result = Decimal(value)  # type: ignore[arg-type]
+        elif kind is float:  # only when the body was decoded without parse_float=Decimal: repr is exact enough
+            result = Decimal(repr(value))
+        else:
+            raise ValueError(f"expected a decimal string or number, got {kind.__name__}")
     except InvalidOperation:
         raise ValueError(f"not a decimal: {value!r}") from None
-    if not result.is_finite():
-        raise ValueError(f"not a finite decimal: {value!r}")
-    return result
+    if result.is_finite():
+        return result
+    raise ValueError(f"not a finite decimal: {value!r}")
 
 
 def parse_nullable_decimal(value: object) -> Decimal | None:

@@ -250,7 +250,7 @@ async def test_async_retry_and_status_unknown(monkeypatch: pytest.MonkeyPatch) -
     async def fake_sleep(seconds: float) -> None:
         delays.append(seconds)
 
-    monkeypatch.setattr("standx_client._base.asyncio.sleep", fake_sleep)
+    monkeypatch.setattr("standx_client._base._sleep_async", fake_sleep)
     answers = iter([httpx.Response(500, text="x"), httpx.Response(200, json=PRICE), httpx.ReadTimeout("lost")])
 
     async def handler(request: httpx.Request) -> httpx.Response:

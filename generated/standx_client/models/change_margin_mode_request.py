@@ -42,7 +42,7 @@ class ChangeMarginModeRequest:
         d = dict(src_dict)
         symbol = d.pop("symbol")
 
-        margin_mode = MarginMode(d.pop("margin_mode"))
+        margin_mode = MarginMode.parse(d.pop("margin_mode"))
 
         _instance = cls(
             symbol=symbol,

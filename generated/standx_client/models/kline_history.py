@@ -105,7 +105,7 @@ class KlineHistory:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        s = KlineStatus(d.pop("s"))
+        s = KlineStatus.parse(d.pop("s"))
 
         t = cast(list[int], d.pop("t", UNSET))
 

@@ -11,6 +11,11 @@ class KlineStatus(StrEnum):
         return str(self.value)
 
     @classmethod
+    def parse(cls, value: str) -> "KlineStatus":
+        """A value from a response: a dict lookup for known values (Enum's call is ~15x slower)."""
+        return cls._value2member_map_.get(value) or cls(value)  # type: ignore[return-value]
+
+    @classmethod
     def _missing_(cls, value: object) -> "KlineStatus | None":
         # A value the spec does not list (the exchange added one): keep it instead of failing the whole
         # response. Requests are still validated against the listed values before they are sent.

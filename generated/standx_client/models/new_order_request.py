@@ -121,13 +121,13 @@ class NewOrderRequest:
         d = dict(src_dict)
         symbol = d.pop("symbol")
 
-        side = Side(d.pop("side"))
+        side = Side.parse(d.pop("side"))
 
-        order_type = OrderType(d.pop("order_type"))
+        order_type = OrderType.parse(d.pop("order_type"))
 
         qty = parse_decimal(d.pop("qty"))
 
-        time_in_force = TimeInForce(d.pop("time_in_force"))
+        time_in_force = TimeInForce.parse(d.pop("time_in_force"))
 
         reduce_only = d.pop("reduce_only")
 
@@ -145,7 +145,7 @@ class NewOrderRequest:
         if isinstance(_margin_mode, Unset):
             margin_mode = UNSET
         else:
-            margin_mode = MarginMode(_margin_mode)
+            margin_mode = MarginMode.parse(_margin_mode)
 
         leverage = d.pop("leverage", UNSET)
 

@@ -209,17 +209,17 @@ class Order:
 
         symbol = d.pop("symbol")
 
-        side = Side(d.pop("side"))
+        side = Side.parse(d.pop("side"))
 
-        order_type = OrderType(d.pop("order_type"))
+        order_type = OrderType.parse(d.pop("order_type"))
 
-        time_in_force = TimeInForce(d.pop("time_in_force"))
+        time_in_force = TimeInForce.parse(d.pop("time_in_force"))
 
         qty = parse_decimal(d.pop("qty"))
 
         fill_qty = parse_decimal(d.pop("fill_qty"))
 
-        status = OrderStatus(d.pop("status"))
+        status = OrderStatus.parse(d.pop("status"))
 
         reduce_only = d.pop("reduce_only")
 

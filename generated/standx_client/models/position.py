@@ -233,7 +233,7 @@ class Position:
 
         leverage = parse_decimal(d.pop("leverage"))
 
-        margin_mode = MarginMode(d.pop("margin_mode"))
+        margin_mode = MarginMode.parse(d.pop("margin_mode"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 

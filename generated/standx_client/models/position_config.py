@@ -55,7 +55,7 @@ class PositionConfig:
 
         leverage = _parse_leverage(d.pop("leverage"))
 
-        margin_mode = MarginMode(d.pop("margin_mode"))
+        margin_mode = MarginMode.parse(d.pop("margin_mode"))
 
         _instance = cls(
             symbol=symbol,

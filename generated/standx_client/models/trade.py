@@ -130,7 +130,7 @@ class Trade:
 
         symbol = d.pop("symbol")
 
-        side = Side(d.pop("side"))
+        side = Side.parse(d.pop("side"))
 
         price = parse_decimal(d.pop("price"))
 
