@@ -264,3 +264,16 @@ async def test_async_retry_and_status_unknown(monkeypatch: pytest.MonkeyPatch) -
         with pytest.raises(OrderStatusUnknownError):
             await c.new_order(**ORDER)
     assert len(delays) == 1
+
+
+@pytest.mark.anyio
+async def test_async_retry_really_sleeps_and_recovers() -> None:
+    """No patching: the real backoff sleep of the async path."""
+    answers = iter([httpx.Response(503, text="x"), httpx.Response(429, headers={"Retry-After": "0"}, json={}),
+                    httpx.Response(200, json=PRICE)])  # fmt: skip
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        return next(answers)
+
+    async with AsyncStandX(retry=FAST, transport=httpx.MockTransport(handler)) as client:
+        assert (await client.query_symbol_price(symbol="BTC-USD")).mark_price == Decimal("121602.43")
