@@ -195,6 +195,15 @@ class Spec:
                 }
         return table
 
+    def secret_fields(self) -> dict[str, set[str]]:
+        """Schema name -> properties marked `x-standx-secret` (tokens), kept out of the models' repr."""
+        fields: dict[str, set[str]] = {}
+        for name, schema in self.doc["components"]["schemas"].items():
+            for prop_name, prop in schema.get("properties", {}).items():
+                if prop.get("x-standx-secret"):
+                    fields.setdefault(name, set()).add(prop_name)
+        return fields
+
     def _param(self, wire: str, location: str, required: bool, schema: Any) -> dict[str, Any]:
         py = str(strings.PythonIdentifier(value=wire, prefix="field_"))
         rule = self.rule(schema)
@@ -263,6 +272,7 @@ def _patch_project(spec: Spec) -> None:
             spec_title=spec.doc["info"]["title"],
             generator_version=openapi_python_client.__version__,
             pyrepr=repr,
+            secret_fields=spec.secret_fields(),
         )
 
     def _build_api(self: Any) -> None:

@@ -5,13 +5,11 @@ from typing import TYPE_CHECKING, Any
 
 from ._facade import AsyncStandX, StandX
 from ._spec_info import GENERATOR_VERSION, SPEC_SHA256, SPEC_VERSION
-
-if TYPE_CHECKING:
-    from .client import AuthenticatedClient, Client
 from .exceptions import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    CredentialsError,
     NotFoundError,
     OrderStatusUnknownError,
     PermissionDeniedError,
@@ -19,6 +17,7 @@ from .exceptions import (
     RequestTimeoutError,
     ResponseDecodeError,
     ServerError,
+    SignInError,
     StandXError,
     TokenExpiredError,
     TokenExpiringWarning,
@@ -28,14 +27,30 @@ from .exceptions import (
 from .retry import RateLimit, RetryPolicy
 from .signing import SigningKey, StandXAuth
 
+if TYPE_CHECKING:
+    from .client import AuthenticatedClient, Client
+    from .credentials import Credentials, async_sign_in, sign_in
+    from .wallets import EvmWallet, SolanaWallet
+
+# Loaded on first use: the plain generated clients (for calling endpoint modules directly) and sign-in.
+_LAZY = {
+    "AuthenticatedClient": ".client",
+    "Client": ".client",
+    "Credentials": ".credentials",
+    "async_sign_in": ".credentials",
+    "sign_in": ".credentials",
+    "EvmWallet": ".wallets",
+    "SolanaWallet": ".wallets",
+}
+
 
 def __getattr__(name: str) -> Any:
-    # The plain generated clients (for calling endpoint modules directly) load on first use.
-    if name in ("AuthenticatedClient", "Client"):
-        from . import client
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
 
-        return getattr(client, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(module, __name__), name)
 
 
 __all__ = (
@@ -48,6 +63,9 @@ __all__ = (
     "AuthenticationError",
     "BadRequestError",
     "Client",
+    "Credentials",
+    "CredentialsError",
+    "EvmWallet",
     "NotFoundError",
     "OrderStatusUnknownError",
     "PermissionDeniedError",
@@ -57,10 +75,16 @@ __all__ = (
     "ResponseDecodeError",
     "RetryPolicy",
     "ServerError",
+    "SignInError",
     "SigningKey",
+    "SolanaWallet",
     "StandX",
     "StandXAuth",
     "StandXError",
+    "TokenExpiredError",
+    "TokenExpiringWarning",
     "TransportError",
     "ValidationError",
+    "async_sign_in",
+    "sign_in",
 )

@@ -18,10 +18,13 @@ if TYPE_CHECKING:  # models load on first use, keeping `import standx_client` fa
 
     from .models.api_response import ApiResponse
     from .models.balance import Balance
+    from .models.certs import Certs
+    from .models.chain import Chain
     from .models.depth_book import DepthBook
     from .models.funding_payment import FundingPayment
     from .models.funding_rate import FundingRate
     from .models.kline_history import KlineHistory
+    from .models.login_response import LoginResponse
     from .models.margin_mode import MarginMode
     from .models.market_overview import MarketOverview
     from .models.new_order_response import NewOrderResponse
@@ -31,6 +34,7 @@ if TYPE_CHECKING:  # models load on first use, keeping `import standx_client` fa
     from .models.order_type import OrderType
     from .models.position import Position
     from .models.position_config import PositionConfig
+    from .models.prepare_signin_response import PrepareSigninResponse
     from .models.recent_trade import RecentTrade
     from .models.region import Region
     from .models.resolution import Resolution
@@ -68,6 +72,9 @@ _parse_kline_time: LazyParser[int] = LazyParser(".api.kline.kline_time", __packa
 _parse_kline_history: LazyParser[KlineHistory] = LazyParser(".api.kline.kline_history", __package__)
 _parse_health: LazyParser[str] = LazyParser(".api.system.health", __package__)
 _parse_query_region: LazyParser[Region] = LazyParser(".api.system.query_region", __package__)
+_parse_prepare_signin: LazyParser[PrepareSigninResponse] = LazyParser(".api.auth.prepare_signin", __package__)
+_parse_login: LazyParser[LoginResponse] = LazyParser(".api.auth.login", __package__)
+_parse_query_certs: LazyParser[Certs] = LazyParser(".api.auth.query_certs", __package__)
 
 
 class StandX(SyncClientBase):
@@ -887,6 +894,125 @@ class StandX(SyncClientBase):
 
         return self._call(_OPS["query_region"], {}, _parse_query_region, timeout)
 
+    def prepare_signin(
+        self,
+        *,
+        chain: Chain | Literal["bsc", "solana"],
+        address: str,
+        request_id: str,
+        timeout: Timeout | None = None,
+    ) -> PrepareSigninResponse:
+        """Start a wallet sign-in (get the challenge to sign)
+
+        First step of the wallet sign-in, served by the auth host `https://api.standx.com`. The
+        client generates a fresh ed25519 key pair and sends its base58 public key as `requestId`,
+        with the wallet address. The answer's `signedData` is a JWT (ES256, signed by StandX; the
+        verification key is served by `query_certs`) whose payload carries the challenge:
+
+        - `domain` (string, "standx.com"), `uri` (string), `statement` (string), `version` (string, "1"),
+        - `chainId` (integer, 56 for BSC), `nonce` (string), `address` (the wallet address),
+          `requestId` (the base58 public key sent here), `issuedAt` (ISO 8601 date-time),
+        - `message` (string): the SIWE-style (EIP-4361) text the wallet must sign,
+        - `exp` and `iat` (integers, Unix seconds; the challenge is valid for about 3 minutes).
+
+        Example payload (from the docs):
+        `{"domain": "standx.com", "uri": "https://standx.com", "statement": "Sign in with Ethereum to access more StandX features...", "version": "1", "chainId": 56, "nonce": "74Gd7Plf3a1TMVElc", "address": "0x...", "requestId": "<requestId>", "issuedAt": "2025-10-12T17:46:44.731Z", "message": "standx.com wants you to sign in with your Ethereum account:\\n...", "exp": 1760291384, "iat": 1760291204}`
+
+        The client must check `success`, and should check that the payload's `requestId` and
+        `address` are the ones it sent before asking the wallet to sign. Then it signs `message`
+        with the wallet and calls `login`. Public: no JWT, no body signature.
+
+
+
+        Args:
+            chain: Blockchain of a sign-in wallet.
+            address: Wallet address: `0x` plus 40 hex digits for `bsc`, the base58 public key for `solana`.
+            request_id: Base58 (Bitcoin alphabet) of the 32-byte public key of the new ed25519 request-signing key. The access token will be bound to this key. Not the per-request `x-request-id`.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
+        """
+
+        return self._call(
+            _OPS["prepare_signin"],
+            {
+                "chain": chain,
+                "address": address,
+                "request_id": request_id,
+            },
+            _parse_prepare_signin,
+            timeout,
+        )
+
+    def login(
+        self,
+        *,
+        chain: Chain | Literal["bsc", "solana"],
+        signature: str,
+        signed_data: str,
+        expires_seconds: int | None = None,
+        timeout: Timeout | None = None,
+    ) -> LoginResponse:
+        """Finish a wallet sign-in (exchange the wallet signature for the access JWT)
+
+        Second step of the wallet sign-in, on the auth host `https://api.standx.com`. Send the
+        `signedData` JWT from `prepare_signin` unchanged, the wallet's signature of its payload's
+        `message`, and optionally the token lifetime. The answer's `token` is the access JWT for
+        `Authorization: Bearer`; it is bound to the ed25519 key whose public key was the
+        `requestId`, and every body signature must be made with that same key. There is no refresh
+        endpoint: sign in again when the token expires.
+
+        The `signature` depends on the chain:
+
+        - `bsc`: the EIP-191 `personal_sign` signature of `message`, exactly as the wallet returns it
+          (a `0x`-prefixed hex string of 65 bytes, r‖s‖v).
+        - `solana`: standard Base64 of the compact JSON text
+          `{"input": <the decoded signedData payload>, "output": {"signedMessage": [<message bytes>], "signature": [<64 ed25519 signature bytes>], "account": {"publicKey": [<32 public key bytes>]}}}`,
+          keys in that order, byte arrays as JSON arrays of integers; the ed25519 signature is made
+          over the UTF-8 bytes of `message` with the wallet key.
+
+        Each challenge can be used once, before its `exp`. Public: no JWT, no body signature.
+
+
+
+        Args:
+            chain: Blockchain of a sign-in wallet.
+            signature: The wallet's signature of the challenge message: a `0x` hex EIP-191 signature for `bsc`, the Base64 JSON envelope for `solana` (see login).
+            signed_data: The `signedData` JWT from prepare_signin, unchanged.
+            expires_seconds: Lifetime of the access token in seconds (default 604800, 7 days). The docs advise against very long lifetimes.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
+        """
+
+        return self._call(
+            _OPS["login"],
+            {
+                "chain": chain,
+                "signature": signature,
+                "signed_data": signed_data,
+                "expires_seconds": expires_seconds,
+            },
+            _parse_login,
+            timeout,
+        )
+
+    def query_certs(
+        self,
+        *,
+        timeout: Timeout | None = None,
+    ) -> Certs:
+        """Get the public key that verifies signedData
+
+        Served by the auth host `https://api.standx.com`. Returns the public key(s) that verify the
+        ES256 `signedData` JWTs issued by `prepare_signin`. The docs name the endpoint but do not
+        show its answer; this spec describes it as a JSON Web Key Set (RFC 7517) of P-256 keys,
+        which is what the local mock serves. Verifying `signedData` is optional for clients. Public.
+
+
+
+        Args:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
+        """
+
+        return self._call(_OPS["query_certs"], {}, _parse_query_certs, timeout)
+
 
 class AsyncStandX(AsyncClientBase):
     """Asynchronous StandX Perps client. One method per operation; see `AsyncClientBase` for configuration."""
@@ -1704,3 +1830,122 @@ class AsyncStandX(AsyncClientBase):
         """
 
         return await self._call(_OPS["query_region"], {}, _parse_query_region, timeout)
+
+    async def prepare_signin(
+        self,
+        *,
+        chain: Chain | Literal["bsc", "solana"],
+        address: str,
+        request_id: str,
+        timeout: Timeout | None = None,
+    ) -> PrepareSigninResponse:
+        """Start a wallet sign-in (get the challenge to sign)
+
+        First step of the wallet sign-in, served by the auth host `https://api.standx.com`. The
+        client generates a fresh ed25519 key pair and sends its base58 public key as `requestId`,
+        with the wallet address. The answer's `signedData` is a JWT (ES256, signed by StandX; the
+        verification key is served by `query_certs`) whose payload carries the challenge:
+
+        - `domain` (string, "standx.com"), `uri` (string), `statement` (string), `version` (string, "1"),
+        - `chainId` (integer, 56 for BSC), `nonce` (string), `address` (the wallet address),
+          `requestId` (the base58 public key sent here), `issuedAt` (ISO 8601 date-time),
+        - `message` (string): the SIWE-style (EIP-4361) text the wallet must sign,
+        - `exp` and `iat` (integers, Unix seconds; the challenge is valid for about 3 minutes).
+
+        Example payload (from the docs):
+        `{"domain": "standx.com", "uri": "https://standx.com", "statement": "Sign in with Ethereum to access more StandX features...", "version": "1", "chainId": 56, "nonce": "74Gd7Plf3a1TMVElc", "address": "0x...", "requestId": "<requestId>", "issuedAt": "2025-10-12T17:46:44.731Z", "message": "standx.com wants you to sign in with your Ethereum account:\\n...", "exp": 1760291384, "iat": 1760291204}`
+
+        The client must check `success`, and should check that the payload's `requestId` and
+        `address` are the ones it sent before asking the wallet to sign. Then it signs `message`
+        with the wallet and calls `login`. Public: no JWT, no body signature.
+
+
+
+        Args:
+            chain: Blockchain of a sign-in wallet.
+            address: Wallet address: `0x` plus 40 hex digits for `bsc`, the base58 public key for `solana`.
+            request_id: Base58 (Bitcoin alphabet) of the 32-byte public key of the new ed25519 request-signing key. The access token will be bound to this key. Not the per-request `x-request-id`.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
+        """
+
+        return await self._call(
+            _OPS["prepare_signin"],
+            {
+                "chain": chain,
+                "address": address,
+                "request_id": request_id,
+            },
+            _parse_prepare_signin,
+            timeout,
+        )
+
+    async def login(
+        self,
+        *,
+        chain: Chain | Literal["bsc", "solana"],
+        signature: str,
+        signed_data: str,
+        expires_seconds: int | None = None,
+        timeout: Timeout | None = None,
+    ) -> LoginResponse:
+        """Finish a wallet sign-in (exchange the wallet signature for the access JWT)
+
+        Second step of the wallet sign-in, on the auth host `https://api.standx.com`. Send the
+        `signedData` JWT from `prepare_signin` unchanged, the wallet's signature of its payload's
+        `message`, and optionally the token lifetime. The answer's `token` is the access JWT for
+        `Authorization: Bearer`; it is bound to the ed25519 key whose public key was the
+        `requestId`, and every body signature must be made with that same key. There is no refresh
+        endpoint: sign in again when the token expires.
+
+        The `signature` depends on the chain:
+
+        - `bsc`: the EIP-191 `personal_sign` signature of `message`, exactly as the wallet returns it
+          (a `0x`-prefixed hex string of 65 bytes, r‖s‖v).
+        - `solana`: standard Base64 of the compact JSON text
+          `{"input": <the decoded signedData payload>, "output": {"signedMessage": [<message bytes>], "signature": [<64 ed25519 signature bytes>], "account": {"publicKey": [<32 public key bytes>]}}}`,
+          keys in that order, byte arrays as JSON arrays of integers; the ed25519 signature is made
+          over the UTF-8 bytes of `message` with the wallet key.
+
+        Each challenge can be used once, before its `exp`. Public: no JWT, no body signature.
+
+
+
+        Args:
+            chain: Blockchain of a sign-in wallet.
+            signature: The wallet's signature of the challenge message: a `0x` hex EIP-191 signature for `bsc`, the Base64 JSON envelope for `solana` (see login).
+            signed_data: The `signedData` JWT from prepare_signin, unchanged.
+            expires_seconds: Lifetime of the access token in seconds (default 604800, 7 days). The docs advise against very long lifetimes.
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
+        """
+
+        return await self._call(
+            _OPS["login"],
+            {
+                "chain": chain,
+                "signature": signature,
+                "signed_data": signed_data,
+                "expires_seconds": expires_seconds,
+            },
+            _parse_login,
+            timeout,
+        )
+
+    async def query_certs(
+        self,
+        *,
+        timeout: Timeout | None = None,
+    ) -> Certs:
+        """Get the public key that verifies signedData
+
+        Served by the auth host `https://api.standx.com`. Returns the public key(s) that verify the
+        ES256 `signedData` JWTs issued by `prepare_signin`. The docs name the endpoint but do not
+        show its answer; this spec describes it as a JSON Web Key Set (RFC 7517) of P-256 keys,
+        which is what the local mock serves. Verifying `signedData` is optional for clients. Public.
+
+
+
+        Args:
+            timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
+        """
+
+        return await self._call(_OPS["query_certs"], {}, _parse_query_certs, timeout)

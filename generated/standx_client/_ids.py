@@ -7,11 +7,14 @@ incremented, so ids from one process sort in creation order.
 
 from __future__ import annotations
 
+import base64
 import os
 import threading
 import time
 
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# RFC 4648 base32 -> Crockford's alphabet. 160 bits encode to 32 characters, 5 bits each from the top, so
+# the last 26 characters of a 20-byte big-endian encoding are exactly the ULID's 130 bits.
+_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 _lock = threading.Lock()
 _last_ms = -1
 _last_random = 0
@@ -28,4 +31,4 @@ def new_client_order_id() -> str:
             _last_random = int.from_bytes(os.urandom(10), "big")
         _last_ms = now
         value = (now << 80) | _last_random
-    return "".join(_ALPHABET[(value >> shift) & 31] for shift in range(125, -1, -5))
+    return base64.b32encode(value.to_bytes(20, "big")).decode("ascii")[6:].translate(_CROCKFORD)

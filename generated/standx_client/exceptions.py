@@ -7,6 +7,8 @@
     ├── TransportError           no usable HTTP answer: connect error, timeout, dropped connection
     │   └── RequestTimeoutError
     ├── OrderStatusUnknownError  an order may or may not have reached the exchange; resolve by cl_ord_id
+    ├── SignInError              the wallet sign-in was refused, or its challenge did not check out
+    ├── CredentialsError         a credentials file or session export is unsafe, unreadable or inconsistent
     └── APIError                 the exchange answered with an error (HTTP status, or HTTP 200 with code != 0)
         ├── BadRequestError          400
         ├── AuthenticationError      401
@@ -74,6 +76,32 @@ class OrderStatusUnknownError(StandXError):
         self.operation = operation
         self.cl_ord_id = cl_ord_id
         super().__init__(f"{operation}: outcome unknown for cl_ord_id={cl_ord_id} ({type(cause).__name__}: {cause})")
+
+
+class SignInError(StandXError):
+    """The wallet sign-in failed (see `credentials.sign_in`).
+
+    `stage` says where: "prepare" (prepare-signin refused, or `success` false), "challenge" (the signedData
+    payload is not for this request: wrong requestId or address, or unreadable), "sign" (the wallet or the
+    external signer failed) or "login" (login refused: wrong wallet key, expired or reused challenge...).
+    When the exchange refused, `status_code` and `code` are its answer and `__cause__` is the `APIError`.
+    Transport errors, rate limits and 5xx answers are raised as themselves: they say nothing about the wallet.
+    """
+
+    def __init__(self, stage: str, message: str, *, status_code: int | None = None, code: int | None = None) -> None:
+        self.stage = stage
+        self.status_code = status_code
+        self.code = code
+        super().__init__(f"sign-in failed at {stage}: {message}")
+
+
+class CredentialsError(StandXError):
+    """Credentials cannot be used: a file readable by others, unreadable or malformed, or a signing key that
+    is not the one recorded with the token. The message names the file, never its contents."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
 
 
 class APIError(StandXError):

@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="accepted |server clock - x-request-timestamp| (default 60000)",
     )
     p.add_argument("--jwt-lifetime", type=int, default=7 * 24 * 3600, help="JWT lifetime in seconds (default 7 days)")
+    p.add_argument(
+        "--signin-challenge-lifetime", type=int, default=180, help="sign-in challenge lifetime in seconds (default 180)"
+    )
     p.add_argument("--spec", type=Path, default=DEFAULT_SPEC_PATH, help="OpenAPI document to serve")
     p.add_argument("--spec-sha256", default=None, help="expected sha256 of --spec (default: _spec_hash.SPEC_SHA256)")
     p.add_argument("--no-verify-spec-hash", action="store_true", help="serve the spec even if its hash differs")
@@ -59,6 +62,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         market_maker_spread=parse_decimal(args.mm_spread, "--mm-spread"),
         timestamp_window_ms=args.timestamp_window_ms,
         jwt_lifetime_s=args.jwt_lifetime,
+        signin_challenge_lifetime_s=args.signin_challenge_lifetime,
         spec_path=args.spec,
         spec_sha256=args.spec_sha256,
         verify_spec_hash=not args.no_verify_spec_hash,

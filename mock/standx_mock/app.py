@@ -32,6 +32,7 @@ from .faults import (
     truncate,
 )
 from .handlers import HANDLERS, Context, PlainText
+from .signin import SignInService
 from .spec import Operation, RequestInvalid, Spec, SpecError, load_spec_document
 from .util import dumps
 
@@ -85,6 +86,7 @@ class MockState:
                     raise SpecError(f"{op.operation_id}: a body signature needs the bearer JWT in the same requirement")
         self.engine = Engine(config)
         self.jwt = JwtIssuer()
+        self.signin = SignInService(config, self.engine, self.jwt)
         self.faults = FaultInjector(config.faults, config.seed)
         self.rate_limiter = RateLimiter()
         self.stats: Counter[str] = Counter()
@@ -280,6 +282,7 @@ async def execute(state: MockState, op: Operation, request: Request, request_id:
             headers=validated.headers,
             user=user,
             request_id=request_id,
+            signin=state.signin,
         )
         try:
             result = HANDLERS[op.operation_id](ctx)

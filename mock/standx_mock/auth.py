@@ -62,7 +62,16 @@ class JwtIssuer:
     def __init__(self, secret: bytes | None = None) -> None:
         self._secret = secret if secret is not None else secrets.token_bytes(32)
 
-    def issue(self, *, user: str, address: str, public_key: str, lifetime_s: int, now: float | None = None) -> str:
+    def issue(
+        self,
+        *,
+        user: str,
+        address: str,
+        public_key: str,
+        lifetime_s: int,
+        now: float | None = None,
+        chain: str = "bsc",
+    ) -> str:
         iat = int(time.time() if now is None else now)
         header = {"alg": "HS256", "typ": "JWT"}
         claims: dict[str, Any] = {
@@ -70,7 +79,7 @@ class JwtIssuer:
             "sub": user,
             "user": user,
             "address": address,
-            "chain": "bsc",
+            "chain": chain,
             "public_key": public_key,
             "iat": iat,
             "exp": iat + lifetime_s,

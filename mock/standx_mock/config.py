@@ -205,6 +205,8 @@ class MockConfig:
     market_maker_balance: Decimal = Decimal("1000000000")
     timestamp_window_ms: int = 60_000
     jwt_lifetime_s: int = 7 * 24 * 3600
+    #: Lifetime of a sign-in challenge (the prepare-signin `signedData`); the live exchange uses 180 s.
+    signin_challenge_lifetime_s: int = 180
     spec_path: Path = DEFAULT_SPEC_PATH
     #: Expected sha256 of the spec file; None uses `standx_mock._spec_hash.SPEC_SHA256`.
     spec_sha256: str | None = None

@@ -300,13 +300,26 @@ class Engine:
 
     # ------------------------------------------------------------------ accounts
 
-    def create_account(self, public_key: str, balance: Decimal | None = None, *, market_maker: bool = False) -> Account:
+    def create_account(
+        self,
+        public_key: str,
+        balance: Decimal | None = None,
+        *,
+        market_maker: bool = False,
+        user: str | None = None,
+        address: str | None = None,
+    ) -> Account:
+        """A funded account; a random `bsc_0x...` one unless `user` and `address` are given (wallet sign-in)."""
         with self.lock:
-            while True:
-                address = "0x" + format(self._account_rng.getrandbits(160), "040x")
-                user = f"bsc_{address}"
-                if user not in self.accounts:
-                    break
+            if user is not None and address is not None:
+                if user in self.accounts:
+                    raise EngineError(f"account {user} exists")
+            else:
+                while True:
+                    address = "0x" + format(self._account_rng.getrandbits(160), "040x")
+                    user = f"bsc_{address}"
+                    if user not in self.accounts:
+                        break
             amount = self.config.balance if balance is None else balance
             acct = Account(
                 user=user,

@@ -13,6 +13,7 @@ from typing import Any
 
 from .config import MockConfig
 from .engine import OPEN, Engine, EngineError, FundingEntry, Trade, paginate
+from .signin import SignInService
 from .spec import Operation
 from .util import dstr, fixed, iso, iso_seconds, parse_iso
 
@@ -29,6 +30,14 @@ class Context:
     headers: dict[str, str]
     user: str | None
     request_id: str
+    #: The wallet sign-in of the auth host (prepare_signin, login, query_certs).
+    signin: SignInService | None = None
+
+    @property
+    def sign_in(self) -> SignInService:
+        if self.signin is None:  # pragma: no cover - the app always passes it
+            raise EngineError("the sign-in service is not configured", 500)
+        return self.signin
 
     @property
     def account_user(self) -> str:
@@ -432,3 +441,27 @@ def health(ctx: Context) -> Any:
 @handler("query_region")
 def query_region(ctx: Context) -> Any:
     return {"systemTime": int(ctx.engine.clock().timestamp() * 1000), "region": ctx.config.region}
+
+
+# --------------------------------------------------------------------------- auth host (wallet sign-in)
+
+
+@handler("prepare_signin")
+def prepare_signin(ctx: Context) -> Any:
+    return ctx.sign_in.prepare(str(ctx.query["chain"]), str(ctx.body["address"]), str(ctx.body["requestId"]))
+
+
+@handler("login")
+def login(ctx: Context) -> Any:
+    expires = ctx.body.get("expiresSeconds")
+    return ctx.sign_in.login(
+        str(ctx.query["chain"]),
+        str(ctx.body["signature"]),
+        str(ctx.body["signedData"]),
+        None if expires is None else int(expires),
+    )
+
+
+@handler("query_certs")
+def query_certs(ctx: Context) -> Any:
+    return ctx.sign_in.certs()

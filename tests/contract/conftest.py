@@ -40,5 +40,5 @@ def account(mock_server: MockServer) -> Account:
 @pytest.fixture
 def client(mock_server: MockServer, account: Account) -> Iterator[StandX]:
     url = mock_server.base_url
-    with StandX(jwt=account.token, signing_key=account.key, base_url=url, geo_url=url) as c:
+    with StandX(jwt=account.token, signing_key=account.key, base_url=url, geo_url=url, auth_url=url) as c:
         yield c

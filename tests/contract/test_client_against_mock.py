@@ -65,6 +65,9 @@ def _every_call(order_id: int, cl_ord_id: str) -> dict[str, dict[str, Any]]:
         ),
         "health": {},
         "query_region": {},
+        "prepare_signin": dict(chain="bsc", address="0x" + "ab" * 20, request_id=SigningKey.generate().public_key_b58),
+        "login": None,  # needs a wallet signature of a fresh challenge: tests/signin covers it end to end
+        "query_certs": {},
     }
 
 
@@ -98,7 +101,8 @@ def test_every_operation_sync(client: StandX) -> None:
 @pytest.mark.anyio
 async def test_every_operation_async(mock_server: MockServer, account: Account) -> None:
     url = mock_server.base_url
-    async with AsyncStandX(jwt=account.token, signing_key=account.key, base_url=url, geo_url=url) as client:
+    async with AsyncStandX(jwt=account.token, signing_key=account.key, base_url=url, geo_url=url,
+                           auth_url=url) as client:  # fmt: skip
         ack = await client.new_order(symbol=SYMBOL, side="buy", order_type="limit", qty="0.001", price="100000",
                                      time_in_force="gtc", reduce_only=False)  # fmt: skip
         order = await client.query_order(cl_ord_id=ack.cl_ord_id)

@@ -120,6 +120,11 @@ CALLS = {
     "kline_history": dict(symbol="BTC-USD", from_=NOW - 600, to=NOW, resolution="1", count_back=10),
     "health": {},
     "query_region": {},
+    "prepare_signin": dict(
+        chain="bsc", address="0x" + "ab" * 20, request_id="FAe4sisG95oZ42w7buUn5qEE4TAnfTTFPiguZUHmhiF"
+    ),
+    "login": dict(chain="solana", signature="eyJpbnB1dCI6e319", signed_data="a.b.c", expires_seconds=3600),
+    "query_certs": {},
 }
 
 
@@ -127,7 +132,7 @@ def test_every_operation_passes_prism_request_validation(prism_url: str) -> None
     assert sorted(CALLS) == sorted(OPERATIONS)
     recording = Recording()
     client = StandX(jwt="header.payload.signature", signing_key=SigningKey.generate(), base_url=prism_url,
-                    geo_url=prism_url, transport=recording, retry=None)  # fmt: skip
+                    geo_url=prism_url, auth_url=prism_url, transport=recording, retry=None)  # fmt: skip
     results = {name: getattr(client, name)(**kwargs) for name, kwargs in CALLS.items()}
     violations = [(path, status, h["sl-violations"]) for path, status, h in recording.seen if "sl-violations" in h]
     assert violations == []

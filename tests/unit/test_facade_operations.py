@@ -229,6 +229,30 @@ CASES = [
     ),
     Case("health", {}, check=lambda r: r == "OK"),
     Case("query_region", {}, check=lambda r: r.system_time == 1761970177865 and r.region == "jp"),
+    Case(
+        "prepare_signin",
+        dict(
+            chain="bsc",
+            address="0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B",
+            request_id="FAe4sisG95oZ42w7buUn5qEE4TAnfTTFPiguZUHmhiF",
+        ),
+        query={"chain": "bsc"},
+        body=DOC_EXAMPLES["prepare_signin"]["request"],
+        check=lambda r: r.success is True and r.signed_data.startswith("eyJhbGciOiJFUzI1NiIs"),
+    ),
+    Case(
+        "login",
+        dict(
+            chain="bsc",
+            signature="0x...",
+            signed_data="eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9...",
+            expires_seconds=604800,
+        ),
+        query={"chain": "bsc"},
+        body=DOC_EXAMPLES["login"]["request"],
+        check=lambda r: r.token.startswith("eyJhbGciOiJIUzI1NiIs") and r.alias == "user123" and r.perps_alpha is True,
+    ),
+    Case("query_certs", {}, check=lambda r: r.keys[0].kty == "EC" and r.keys[0].crv == "P-256"),
 ]
 
 
@@ -247,7 +271,7 @@ def _answer(case: Case) -> Callable[[httpx.Request], httpx.Response]:
 def _check_request(case: Case, request: httpx.Request) -> None:
     op = OPERATIONS[case.op]
     assert request.method == op.method
-    assert request.url.host == ("geo.standx.com" if op.host == "geo" else "perps.standx.com")
+    assert request.url.host == {"geo": "geo.standx.com", "api": "api.standx.com"}.get(op.host, "perps.standx.com")
     assert request.url.path == op.path
     assert dict(request.url.params) == case.query
     assert len(request.url.params) == len(case.query)

@@ -88,3 +88,14 @@ def test_endpoint_module_with_a_plain_generated_client_and_the_signer() -> None:
     market = query_symbol_market.sync(client=client, symbol="BTC-USD")
     assert isinstance(market, SymbolMarket)
     assert str(market.volume_24h) == "8755.733700000033"
+
+
+def test_secret_fields_stay_out_of_repr() -> None:
+    """`x-standx-secret` in the spec (the login token) becomes attrs `repr=False`."""
+    from standx_client.models import LoginResponse
+
+    token = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.c2ln"
+    answer = LoginResponse.from_dict({"token": token, "address": "0xabc", "chain": "bsc"})
+    assert answer.token == token
+    assert token not in repr(answer) and "0xabc" in repr(answer)
+    assert answer.to_dict()["token"] == token

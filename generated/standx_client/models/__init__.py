@@ -12,14 +12,19 @@ if TYPE_CHECKING:
     from .balance import Balance
     from .cancel_order_request import CancelOrderRequest
     from .cancel_orders_request import CancelOrdersRequest
+    from .certs import Certs
+    from .chain import Chain
     from .change_leverage_request import ChangeLeverageRequest
     from .change_margin_mode_request import ChangeMarginModeRequest
     from .depth_book import DepthBook
     from .error import Error
     from .funding_payment import FundingPayment
     from .funding_rate import FundingRate
+    from .jwk import Jwk
     from .kline_history import KlineHistory
     from .kline_status import KlineStatus
+    from .login_request import LoginRequest
+    from .login_response import LoginResponse
     from .margin_mode import MarginMode
     from .market_overview import MarketOverview
     from .market_overview_summary import MarketOverviewSummary
@@ -32,6 +37,8 @@ if TYPE_CHECKING:
     from .order_type import OrderType
     from .position import Position
     from .position_config import PositionConfig
+    from .prepare_signin_request import PrepareSigninRequest
+    from .prepare_signin_response import PrepareSigninResponse
     from .recent_trade import RecentTrade
     from .region import Region
     from .resolution import Resolution
@@ -49,14 +56,19 @@ _MODULES = {
     "Balance": ".balance",
     "CancelOrderRequest": ".cancel_order_request",
     "CancelOrdersRequest": ".cancel_orders_request",
+    "Certs": ".certs",
+    "Chain": ".chain",
     "ChangeLeverageRequest": ".change_leverage_request",
     "ChangeMarginModeRequest": ".change_margin_mode_request",
     "DepthBook": ".depth_book",
     "Error": ".error",
     "FundingPayment": ".funding_payment",
     "FundingRate": ".funding_rate",
+    "Jwk": ".jwk",
     "KlineHistory": ".kline_history",
     "KlineStatus": ".kline_status",
+    "LoginRequest": ".login_request",
+    "LoginResponse": ".login_response",
     "MarginMode": ".margin_mode",
     "MarketOverview": ".market_overview",
     "MarketOverviewSummary": ".market_overview_summary",
@@ -69,6 +81,8 @@ _MODULES = {
     "OrderType": ".order_type",
     "Position": ".position",
     "PositionConfig": ".position_config",
+    "PrepareSigninRequest": ".prepare_signin_request",
+    "PrepareSigninResponse": ".prepare_signin_response",
     "RecentTrade": ".recent_trade",
     "Region": ".region",
     "Resolution": ".resolution",
@@ -97,14 +111,19 @@ __all__ = (
     "Balance",
     "CancelOrderRequest",
     "CancelOrdersRequest",
+    "Certs",
+    "Chain",
     "ChangeLeverageRequest",
     "ChangeMarginModeRequest",
     "DepthBook",
     "Error",
     "FundingPayment",
     "FundingRate",
+    "Jwk",
     "KlineHistory",
     "KlineStatus",
+    "LoginRequest",
+    "LoginResponse",
     "MarginMode",
     "MarketOverview",
     "MarketOverviewSummary",
@@ -117,6 +136,8 @@ __all__ = (
     "OrderType",
     "Position",
     "PositionConfig",
+    "PrepareSigninRequest",
+    "PrepareSigninResponse",
     "RecentTrade",
     "Region",
     "Resolution",
