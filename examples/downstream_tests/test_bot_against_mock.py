@@ -1,4 +1,4 @@
-"""The documented downstream fixtures: a running mock and a funded client bound to a fresh account."""
+"""A downstream bot repository's tests, written against the mock's fixtures (run as their own pytest session)."""
 
 from __future__ import annotations
 
