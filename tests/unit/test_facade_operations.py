@@ -5,6 +5,7 @@ Asserts what was sent (method, host, path, query, headers, body) and the parsed,
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 from collections.abc import Callable
@@ -14,11 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
+from nacl.signing import VerifyKey
 from standx_client import AsyncStandX, StandX
 from standx_client._operations import OPERATIONS
 from standx_client.models import OrderStatus, Side
 
-from tests.conftest import DOC_EXAMPLES, JWT, SEED_HEX, Recorder
+from tests.conftest import DOC_EXAMPLES, JWT, SEED_HEX, VECTORS, Recorder
 
 UTC = datetime.UTC
 ACK = DOC_EXAMPLES["new_order"]["response"]
@@ -282,6 +284,10 @@ def _check_request(case: Case, request: httpx.Request) -> None:
         assert request.headers["content-type"] == "application/json"
     assert (request.headers.get("authorization") == f"Bearer {JWT}") is op.auth
     assert ("x-request-signature" in request.headers) is op.signed
+    if op.signed:  # the signature covers exactly the bytes on the wire (independent verifier)
+        h = request.headers
+        message = f"v1,{h['x-request-id']},{h['x-request-timestamp']},".encode() + request.content
+        VerifyKey(bytes.fromhex(VECTORS["public_key_hex"])).verify(message, base64.b64decode(h["x-request-signature"]))
     for name, value in case.headers.items():
         assert request.headers[name] == value
 
