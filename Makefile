@@ -51,8 +51,8 @@ spec-lint: $(VENV)/.installed node_modules/.installed  ## validate and lint the 
 	$(NODE_BIN)/redocly lint --format=stylish openapi/standx.yaml
 
 lint: $(VENV)/.installed  ## ruff on hand-written code and on the generated package
-	$(BIN)/ruff check overlays generator mock tests examples tools
-	$(BIN)/ruff format --check overlays generator mock tests examples tools
+	$(BIN)/ruff check overlays generator mock tests examples tools bench
+	$(BIN)/ruff format --check overlays generator mock tests examples tools bench
 	$(BIN)/ruff check --isolated --select F,I,UP --target-version py311 --line-length 120 $(PKG)
 
 typecheck: $(VENV)/.installed  ## mypy --strict on the package (generated code with the overlay laid in) and the mock
@@ -85,3 +85,7 @@ vendor: $(VENV)/.installed  ## copy generated/standx_client into DEST with a VEN
 
 wheel: $(VENV)/.installed  ## build dist/standx_client-*.whl (runtime dependencies only: httpx, attrs, PyNaCl)
 	$(PY) -m pip wheel --no-deps --quiet -w dist .
+
+# --- Benchmarks (docs/benchmarks.md; not part of `make test`) ----------------------------------------------------
+bench: $(VENV)/.installed  ## benchmark table (client vs raw httpx and the lean floor) printed and written to docs/benchmarks.md
+	$(PY) bench/run.py
