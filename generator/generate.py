@@ -188,8 +188,11 @@ class Spec:
                     "has_body": body is not None,
                     "text": "text/plain" in ok.get("content", {}),
                     "params": params,
-                    "require_one_of": tuple(tuple(names) for names in one_of),
-                    "conditions": tuple(conditions),
+                    # Python argument names, so the validator needs no lookups per call
+                    "require_one_of": tuple(tuple(map(_py, names)) for names in one_of),
+                    "conditions": tuple(
+                        (kind, _py(name), _py(other), value) for kind, name, other, value in conditions
+                    ),
                     "idempotent": bool(op.get("x-standx-idempotent")),
                     "echo": echo,
                 }
@@ -205,11 +208,16 @@ class Spec:
         return fields
 
     def _param(self, wire: str, location: str, required: bool, schema: Any) -> dict[str, Any]:
-        py = str(strings.PythonIdentifier(value=wire, prefix="field_"))
+        py = _py(wire)
         rule = self.rule(schema)
         if "x-standx-client-generated" in schema:  # a sibling of the $ref, so read it before resolving
             rule["generate"] = schema["x-standx-client-generated"]
         return {"py": py, "wire": wire, "in": location, "required": required, "rule": rule}
+
+
+def _py(wire: str) -> str:
+    """The generator's Python name for a wire name (`from` -> `from_`, `countBack` -> `count_back`)."""
+    return str(strings.PythonIdentifier(value=wire, prefix="field_"))
 
 
 def _arg_type(prop: Any) -> str:

@@ -31,8 +31,8 @@ class Operation:
     has_body: bool
     text: bool  # the 200 answer is text/plain
     params: tuple[Param, ...]
-    require_one_of: tuple[tuple[str, ...], ...]  # exactly one of each group must be given
-    # ("required" | "forbidden", field, other field, value): e.g. price is required when order_type is limit
+    require_one_of: tuple[tuple[str, ...], ...]  # Python names; exactly one of each group must be given
+    # ("required" | "forbidden", field, other field, value), Python names: price is required when order_type is limit
     conditions: tuple[tuple[str, str, str, Any], ...]
     idempotent: bool  # repeating it cannot change the outcome (opt-in retries of writes)
     echo: tuple[tuple[str, str], ...]  # (response field, request field) the client fills in from its request

@@ -123,15 +123,15 @@ def prepare(
     headers: list[tuple[str, str]] = []
     body: dict[str, object] | None = {} if op.has_body else None
     for group in op.require_one_of:
-        given = [name for name in group if values.get(_py_name(op, name)) is not None]
+        given = [name for name in group if values.get(name) is not None]
         if len(given) != 1:
             problem = "is required" if not given else "are mutually exclusive: give exactly one"
             raise ValidationError(op.name, " / ".join(group), f"one of these {problem}")
     for kind, name, other, expected in op.conditions:
-        present = values.get(_py_name(op, name)) is not None
-        if str(values.get(_py_name(op, other))) == str(expected) and present != (kind == "required"):
+        present = values.get(name) is not None
+        if str(values.get(other)) == str(expected) and present != (kind == "required"):
             problem = "is required" if kind == "required" else "is not allowed"
-            raise ValidationError(op.name, _py_name(op, name), f"{problem} when {other} is {expected}")
+            raise ValidationError(op.name, name, f"{problem} when {other} is {expected}")
     for param in op.params:
         value = values.get(param.py)
         if value is None and "generate" in param.rule:
@@ -151,10 +151,6 @@ def prepare(
         elif body is not None:
             body[param.wire] = converted
     return query, headers, body
-
-
-def _py_name(op: Operation, wire: str) -> str:
-    return next((p.py for p in op.params if p.wire == wire), wire)
 
 
 def declared_headers(op: Operation) -> frozenset[str]:
