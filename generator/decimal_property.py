@@ -44,7 +44,7 @@ class DecimalProperty(PropertyProtocol):
         checked_default = cls.convert_value(default)
         if isinstance(checked_default, PropertyError):
             return checked_default
-        return DecimalProperty(
+        return cls(
             name=name,
             required=required,
             default=checked_default,
@@ -80,25 +80,3 @@ class NullableDecimalProperty(DecimalProperty):
     _type_string: ClassVar[str] = "Decimal | None"
     _json_type_string: ClassVar[str] = "str | None"
     template: ClassVar[str] = "nullable_decimal_property.py.jinja"
-
-    @classmethod
-    def build(  # type: ignore[override]
-        cls,
-        name: oai.UntrustedString,
-        required: bool,
-        default: Any,
-        python_name: PythonIdentifier,
-        description: oai.UntrustedString | None,
-        example: Any,
-    ) -> NullableDecimalProperty | PropertyError:
-        checked_default = cls.convert_value(default)
-        if isinstance(checked_default, PropertyError):
-            return checked_default
-        return NullableDecimalProperty(
-            name=name,
-            required=required,
-            default=checked_default,
-            python_name=python_name,
-            description=description,
-            example=example,
-        )

@@ -294,6 +294,18 @@ class _ClientCore:
         )
         return OrderStatusUnknownError(op.name, str(body[generated]), error) if lost else error
 
+    def _next_delay(
+        self, op: Operation, policy: RetryPolicy, attempt: int, error: StandXError, body: dict[str, object] | None
+    ) -> float:
+        """Seconds to wait before the next attempt; raises the error (or OrderStatusUnknownError) when done."""
+        delay = policy.delay(attempt, error)
+        if delay is not None:
+            return delay
+        final = self._unknown_outcome(op, body, error)
+        if final is error:
+            raise error
+        raise final from error
+
     def _finish(
         self, op: Operation, response: httpx.Response, parse: Callable[[Any], T], body: dict[str, object] | None
     ) -> T:
@@ -422,12 +434,7 @@ class SyncClientBase(_ClientCore):
                     raise self._transport_error(op, exc) from exc
                 return self._finish(op, response, parse, prepared.body)
             except (TransportError, APIError) as error:
-                delay = policy.delay(attempt, error)
-                if delay is None:
-                    final = self._unknown_outcome(op, prepared.body, error)
-                    if final is error:
-                        raise
-                    raise final from error
+                delay = self._next_delay(op, policy, attempt, error, prepared.body)
             time.sleep(delay)
 
     def resolve_order(self, cl_ord_id: str) -> Order | None:
@@ -494,12 +501,7 @@ class AsyncClientBase(_ClientCore):
                     raise self._transport_error(op, exc) from exc
                 return self._finish(op, response, parse, prepared.body)
             except (TransportError, APIError) as error:
-                delay = policy.delay(attempt, error)
-                if delay is None:
-                    final = self._unknown_outcome(op, prepared.body, error)
-                    if final is error:
-                        raise
-                    raise final from error
+                delay = self._next_delay(op, policy, attempt, error, prepared.body)
             await _sleep_async(delay)
 
     async def resolve_order(self, cl_ord_id: str) -> Order | None:
