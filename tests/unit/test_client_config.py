@@ -136,3 +136,12 @@ def test_token_expiring_soon_warns_once() -> None:
         warnings.simplefilter("error")
         client.query_balance()  # warned once only
     assert len(recorder.requests) == 2
+
+
+def test_tls_verification_is_on_by_default() -> None:
+    import ssl
+
+    client = StandX()
+    pool = client._http._transport._pool  # type: ignore[attr-defined]
+    assert pool._ssl_context.verify_mode == ssl.CERT_REQUIRED
+    assert pool._ssl_context.check_hostname is True

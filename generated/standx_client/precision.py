@@ -1,0 +1,70 @@
+# Copied from overlays/precision.py by `make generate`. Do not edit here: edit overlays/precision.py.
+"""Tick and lot rules of a symbol, from `query_symbol_info`: round or reject prices and quantities locally.
+
+    (info,) = client.query_symbol_info(symbol="BTC-USD")
+    rules = SymbolRules.from_info(info)
+    price = rules.round_price(Decimal("121900.123"), side="buy")    # 121900.12: never crosses further
+    qty = rules.round_qty(Decimal("0.0567"))                          # 0.056: never more than asked
+    rules.check(price=price, qty=qty)                                 # ValidationError if off-tick or out of range
+
+The exchange's rules change (tick sizes differ between doc versions): read them from the API, not constants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
+from typing import TYPE_CHECKING, Literal
+
+from .exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from .models.symbol_info import SymbolInfo
+
+
+@dataclass(frozen=True)
+class SymbolRules:
+    symbol: str
+    price_tick: Decimal
+    qty_tick: Decimal
+    min_qty: Decimal
+    max_qty: Decimal | None = None
+
+    @classmethod
+    def from_info(cls, info: SymbolInfo) -> SymbolRules:
+        max_qty = info.max_order_qty if isinstance(info.max_order_qty, Decimal) else None
+        return cls(
+            symbol=info.symbol,
+            price_tick=Decimal(1).scaleb(-info.price_tick_decimals),
+            qty_tick=Decimal(1).scaleb(-info.qty_tick_decimals),
+            min_qty=info.min_order_qty,
+            max_qty=max_qty,
+        )
+
+    def round_price(self, price: Decimal, side: Literal["buy", "sell"] | None = None) -> Decimal:
+        """To the tick: buys round down and sells round up (never a worse price); no side rounds to nearest."""
+        rounding = {"buy": ROUND_FLOOR, "sell": ROUND_CEILING}.get(side or "")
+        if rounding is None:
+            return price.quantize(self.price_tick)
+        return price.quantize(self.price_tick, rounding=rounding)
+
+    def round_qty(self, qty: Decimal) -> Decimal:
+        """Down to the lot size (never more than asked); ValidationError if that falls below the minimum."""
+        rounded = qty.quantize(self.qty_tick, rounding=ROUND_DOWN)
+        self._check_qty_range(rounded)
+        return rounded
+
+    def check(self, *, price: Decimal | None = None, qty: Decimal | None = None) -> None:
+        """Reject (ValidationError naming the field) a price off the tick or a quantity off the lot or range."""
+        if price is not None and price % self.price_tick != 0:
+            raise ValidationError(self.symbol, "price", f"{price} is not a multiple of the tick {self.price_tick}")
+        if qty is not None:
+            if qty % self.qty_tick != 0:
+                raise ValidationError(self.symbol, "qty", f"{qty} is not a multiple of the lot {self.qty_tick}")
+            self._check_qty_range(qty)
+
+    def _check_qty_range(self, qty: Decimal) -> None:
+        if qty < self.min_qty:
+            raise ValidationError(self.symbol, "qty", f"{qty} is below the minimum order quantity {self.min_qty}")
+        if self.max_qty is not None and qty > self.max_qty:
+            raise ValidationError(self.symbol, "qty", f"{qty} is above the maximum order quantity {self.max_qty}")
