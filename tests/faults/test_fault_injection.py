@@ -120,7 +120,7 @@ def _read(client: StandX, tally: Tally, step: int) -> None:
         raise AssertionError(f"read {step} failed within the retry budget: {error!r}") from error
 
 
-def test_no_duplicate_orders_under_seeded_faults(server: MockServer) -> None:
+def test_no_duplicate_orders_under_seeded_faults(server: MockServer, capsys: pytest.CaptureFixture[str]) -> None:
     url = server.base_url
     tally = Tally()
     for seed in range(SCENARIOS):
@@ -151,12 +151,13 @@ def test_no_duplicate_orders_under_seeded_faults(server: MockServer) -> None:
         client.close()
 
     retries = tally.requests - tally.calls
-    print(
-        f"\nfault suite: scenarios={tally.scenarios} calls={tally.calls} requests={tally.requests} "
-        f"faults_injected={tally.faults} retries={retries} status_unknown={tally.unknown} "
-        f"resolved_found={tally.resolved_found} resent_after_not_found={tally.resolved_resent} "
-        f"typed_errors={dict(tally.errors)} untyped_errors={len(tally.untyped)} duplicates={tally.duplicates}"
-    )
+    with capsys.disabled():  # the counts belong in CI's output
+        print(
+            f"\nfault suite: scenarios={tally.scenarios} calls={tally.calls} requests={tally.requests} "
+            f"faults_injected={tally.faults} retries={retries} status_unknown={tally.unknown} "
+            f"resolved_found={tally.resolved_found} resent_after_not_found={tally.resolved_resent} "
+            f"typed_errors={dict(tally.errors)} untyped_errors={len(tally.untyped)} duplicates={tally.duplicates}"
+        )
     assert tally.untyped == []
     assert tally.duplicates == 0
     assert tally.faults > 50 and retries > 20 and tally.unknown > 0  # the faults really happened
