@@ -21,8 +21,6 @@ Secrets never appear in a repr, a str, an exception or a log record.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import dataclasses
 import inspect
@@ -37,7 +35,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._base import DEFAULT_AUTH_URL, jwt_expiry
+from ._base import DEFAULT_AUTH_URL, jwt_claims, jwt_expiry
 from .exceptions import (
     APIError,
     CredentialsError,
@@ -358,15 +356,10 @@ def _write_exclusive(path: Path, data: bytes) -> None:
 def decode_challenge(signed_data: str) -> dict[str, Any]:
     """The payload of a prepare-signin `signedData` JWT, decoded without verifying its ES256 signature
     (the exchange verifies it again at login), in the order the exchange wrote it."""
-    parts = signed_data.split(".") if isinstance(signed_data, str) else []
-    if len(parts) != 3:
-        raise SignInError("challenge", "signedData is not a JWT")
-    segment = parts[1]
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, binascii.Error):
-        raise SignInError("challenge", "the signedData payload is not base64url JSON") from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("message"), str) or not payload["message"]:
+    payload = jwt_claims(signed_data) if isinstance(signed_data, str) else None
+    if payload is None:
+        raise SignInError("challenge", "signedData is not a JWT with a base64url JSON payload")
+    if not isinstance(payload.get("message"), str) or not payload["message"]:
         raise SignInError("challenge", "the signedData payload has no message to sign")
     return payload
 

@@ -121,14 +121,21 @@ async def _sleep_async(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-def jwt_expiry(token: str) -> int | None:
-    """The `exp` claim (unix seconds) of a JWT, read without verifying it (only the exchange can)."""
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError, binascii.Error):
+def jwt_claims(token: str) -> dict[str, Any] | None:
+    """The payload of a JWT, decoded without verifying it (only its issuer can); None if it is not one."""
+    parts = token.split(".")
+    if len(parts) != 3:
         return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def jwt_expiry(token: str) -> int | None:
+    """The `exp` claim (unix seconds) of a JWT, read without verifying it."""
+    exp = (jwt_claims(token) or {}).get("exp")
     return exp if isinstance(exp, int) and not isinstance(exp, bool) else None
 
 
