@@ -67,9 +67,8 @@ class DecimalProperty(PropertyProtocol):
 
     def get_imports(self, *, prefix: str) -> set[str]:
         imports = super().get_imports(prefix=prefix)
-        imports.update(
-            {"from decimal import Decimal", f"from {prefix}types import parse_decimal, parse_nullable_decimal"}
-        )
+        parsers = "decimal_hit, parse_decimal, parse_nullable_decimal"
+        imports.update({"from decimal import Decimal", f"from {prefix}types import {parsers}"})
         return imports
 
 

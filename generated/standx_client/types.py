@@ -60,24 +60,43 @@ def decode_json(response: httpx.Response) -> Any:
     return json.loads(response.content, parse_float=Decimal)
 
 
+# Decimals already parsed from response strings, keyed by their text. Pages repeat most values ("0", the
+# leverage, prices on the tick grid near the mark, lot-size multiples) and a dict hit costs a fraction of
+# Decimal(str). Decimal is immutable, so sharing one instance is safe; the table is emptied when full.
+_DECIMALS: dict[str, Decimal] = {}
+_DECIMALS_MAX = 4096
+# The models look a string up here inline, before calling parse_decimal: a function call costs as much as a hit.
+decimal_hit = _DECIMALS.get
+
+
 def parse_decimal(value: object) -> Decimal:
     """A decimal field from a response: a JSON string or (as the live API sometimes sends) a number.
 
     Raises ValueError (which the generated union parsers catch) for anything that is not a finite decimal.
     """
+    if value.__class__ is str:
+        cached = _DECIMALS.get(value)
+        if cached is not None:
+            return cached
     kind = value.__class__
     try:
-        if kind is str or kind is Decimal or kind is int:
+        if kind is str or kind is int:
             result = Decimal(value)  # type: ignore[arg-type]
+        elif kind is Decimal:  # a JSON number decoded with parse_float=Decimal
+            result = value  # type: ignore[assignment]
         elif kind is float:  # only when the body was decoded without parse_float=Decimal: repr is exact enough
             result = Decimal(repr(value))
         else:
             raise ValueError(f"expected a decimal string or number, got {kind.__name__}")
     except InvalidOperation:
         raise ValueError(f"not a decimal: {value!r}") from None
-    if result.is_finite():
-        return result
-    raise ValueError(f"not a finite decimal: {value!r}")
+    if not result.is_finite():
+        raise ValueError(f"not a finite decimal: {value!r}")
+    if kind is str:
+        if len(_DECIMALS) >= _DECIMALS_MAX:
+            _DECIMALS.clear()
+        _DECIMALS[value] = result  # type: ignore[index]
+    return result
 
 
 def parse_nullable_decimal(value: object) -> Decimal | None:
@@ -92,6 +111,7 @@ __all__ = [
     "RequestFiles",
     "Response",
     "Unset",
+    "decimal_hit",
     "decode_json",
     "parse_decimal",
     "parse_nullable_decimal",

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_decimal
+from ..types import UNSET, Unset, decimal_hit, parse_decimal
 
 T = TypeVar("T", bound="Balance")
 
@@ -119,49 +119,90 @@ class Balance:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        isolated_balance = parse_decimal(d.pop("isolated_balance"))
+        _pop = d.pop
+        isolated_balance = (
+            _d
+            if (_s := _pop("isolated_balance")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        isolated_upnl = parse_decimal(d.pop("isolated_upnl"))
+        isolated_upnl = (
+            _d
+            if (_s := _pop("isolated_upnl")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        cross_balance = parse_decimal(d.pop("cross_balance"))
+        cross_balance = (
+            _d
+            if (_s := _pop("cross_balance")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        cross_margin = parse_decimal(d.pop("cross_margin"))
+        cross_margin = (
+            _d
+            if (_s := _pop("cross_margin")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        cross_upnl = parse_decimal(d.pop("cross_upnl"))
+        cross_upnl = (
+            _d
+            if (_s := _pop("cross_upnl")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        locked = parse_decimal(d.pop("locked"))
+        locked = (
+            _d if (_s := _pop("locked")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+        )
 
-        cross_available = parse_decimal(d.pop("cross_available"))
+        cross_available = (
+            _d
+            if (_s := _pop("cross_available")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        balance = parse_decimal(d.pop("balance"))
+        balance = (
+            _d
+            if (_s := _pop("balance")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        upnl = parse_decimal(d.pop("upnl"))
+        upnl = (
+            _d if (_s := _pop("upnl")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+        )
 
-        equity = parse_decimal(d.pop("equity"))
+        equity = (
+            _d if (_s := _pop("equity")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+        )
 
-        pnl_freeze = parse_decimal(d.pop("pnl_freeze"))
+        pnl_freeze = (
+            _d
+            if (_s := _pop("pnl_freeze")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        _pnl_24h = d.pop("pnl_24h", UNSET)
+        _pnl_24h = _pop("pnl_24h", UNSET)
         pnl_24h: Decimal | Unset
-        if isinstance(_pnl_24h, Unset):
+        if _pnl_24h is UNSET:
             pnl_24h = UNSET
         else:
-            pnl_24h = parse_decimal(_pnl_24h)
+            pnl_24h = (
+                _d if (_s := _pnl_24h).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+            )
 
-        _instance = cls(
-            isolated_balance=isolated_balance,
-            isolated_upnl=isolated_upnl,
-            cross_balance=cross_balance,
-            cross_margin=cross_margin,
-            cross_upnl=cross_upnl,
-            locked=locked,
-            cross_available=cross_available,
-            balance=balance,
-            upnl=upnl,
-            equity=equity,
-            pnl_freeze=pnl_freeze,
-            pnl_24h=pnl_24h,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.isolated_balance = isolated_balance
+        _instance.isolated_upnl = isolated_upnl
+        _instance.cross_balance = cross_balance
+        _instance.cross_margin = cross_margin
+        _instance.cross_upnl = cross_upnl
+        _instance.locked = locked
+        _instance.cross_available = cross_available
+        _instance.balance = balance
+        _instance.upnl = upnl
+        _instance.equity = equity
+        _instance.pnl_freeze = pnl_freeze
+        _instance.pnl_24h = pnl_24h
 
         _instance.additional_properties = d
         return _instance

@@ -39,13 +39,14 @@ class CancelOrderRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        order_id = d.pop("order_id", UNSET)
+        _pop = d.pop
+        order_id = _pop("order_id", UNSET)
 
-        cl_ord_id = d.pop("cl_ord_id", UNSET)
+        cl_ord_id = _pop("cl_ord_id", UNSET)
 
-        _instance = cls(
-            order_id=order_id,
-            cl_ord_id=cl_ord_id,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.order_id = order_id
+        _instance.cl_ord_id = cl_ord_id
 
         return _instance

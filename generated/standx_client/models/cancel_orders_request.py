@@ -45,13 +45,14 @@ class CancelOrdersRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        order_id_list = cast(list[int], d.pop("order_id_list", UNSET))
+        _pop = d.pop
+        order_id_list = cast(list[int], _pop("order_id_list", UNSET))
 
-        cl_ord_id_list = cast(list[str], d.pop("cl_ord_id_list", UNSET))
+        cl_ord_id_list = cast(list[str], _pop("cl_ord_id_list", UNSET))
 
-        _instance = cls(
-            order_id_list=order_id_list,
-            cl_ord_id_list=cl_ord_id_list,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.order_id_list = order_id_list
+        _instance.cl_ord_id_list = cl_ord_id_list
 
         return _instance

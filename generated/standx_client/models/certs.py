@@ -46,16 +46,17 @@ class Certs:
         from ..models.jwk import Jwk  # noqa: PLC0415
 
         d = dict(src_dict)
+        _pop = d.pop
         keys = []
-        _keys = d.pop("keys")
+        _keys = _pop("keys")
         for keys_item_data in _keys:
             keys_item = Jwk.from_dict(keys_item_data)
 
             keys.append(keys_item)
 
-        _instance = cls(
-            keys=keys,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.keys = keys
 
         _instance.additional_properties = d
         return _instance

@@ -38,13 +38,14 @@ class ChangeLeverageRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        symbol = d.pop("symbol")
+        _pop = d.pop
+        symbol = _pop("symbol")
 
-        leverage = d.pop("leverage")
+        leverage = _pop("leverage")
 
-        _instance = cls(
-            symbol=symbol,
-            leverage=leverage,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.symbol = symbol
+        _instance.leverage = leverage
 
         return _instance

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import parse_decimal
+from ..types import decimal_hit, parse_decimal
 
 T = TypeVar("T", bound="DepthBook")
 
@@ -62,37 +62,48 @@ class DepthBook:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        symbol = d.pop("symbol")
+        _pop = d.pop
+        symbol = _pop("symbol")
 
         asks = []
-        _asks = d.pop("asks")
+        _asks = _pop("asks")
         for asks_item_data in _asks:
             asks_item = []
             _asks_item = asks_item_data
             for componentsschemas_price_level_item_data in _asks_item:
-                componentsschemas_price_level_item = parse_decimal(componentsschemas_price_level_item_data)
+                componentsschemas_price_level_item = (
+                    _d
+                    if (_s := componentsschemas_price_level_item_data).__class__ is str
+                    and (_d := decimal_hit(_s)) is not None
+                    else parse_decimal(_s)
+                )
 
                 asks_item.append(componentsschemas_price_level_item)
 
             asks.append(asks_item)
 
         bids = []
-        _bids = d.pop("bids")
+        _bids = _pop("bids")
         for bids_item_data in _bids:
             bids_item = []
             _bids_item = bids_item_data
             for componentsschemas_price_level_item_data in _bids_item:
-                componentsschemas_price_level_item = parse_decimal(componentsschemas_price_level_item_data)
+                componentsschemas_price_level_item = (
+                    _d
+                    if (_s := componentsschemas_price_level_item_data).__class__ is str
+                    and (_d := decimal_hit(_s)) is not None
+                    else parse_decimal(_s)
+                )
 
                 bids_item.append(componentsschemas_price_level_item)
 
             bids.append(bids_item)
 
-        _instance = cls(
-            symbol=symbol,
-            asks=asks,
-            bids=bids,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.symbol = symbol
+        _instance.asks = asks
+        _instance.bids = bids
 
         _instance.additional_properties = d
         return _instance

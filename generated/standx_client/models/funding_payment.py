@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_decimal
+from ..types import UNSET, Unset, decimal_hit, parse_decimal
 
 T = TypeVar("T", bound="FundingPayment")
 
@@ -90,45 +90,46 @@ class FundingPayment:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        id = d.pop("id")
+        _pop = d.pop
+        id = _pop("id")
 
-        symbol = d.pop("symbol")
+        symbol = _pop("symbol")
 
-        qty = parse_decimal(d.pop("qty"))
+        qty = _d if (_s := _pop("qty")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
 
-        transact_time = datetime.datetime.fromisoformat(d.pop("transact_time"))
+        transact_time = datetime.datetime.fromisoformat(_pop("transact_time"))
 
-        user = d.pop("user", UNSET)
+        user = _pop("user", UNSET)
 
-        asset = d.pop("asset", UNSET)
+        asset = _pop("asset", UNSET)
 
-        txn_type = d.pop("txn_type", UNSET)
+        txn_type = _pop("txn_type", UNSET)
 
-        _created_at = d.pop("created_at", UNSET)
+        _created_at = _pop("created_at", UNSET)
         created_at: datetime.datetime | Unset
-        if isinstance(_created_at, Unset):
+        if _created_at is UNSET:
             created_at = UNSET
         else:
             created_at = datetime.datetime.fromisoformat(_created_at)
 
-        _updated_at = d.pop("updated_at", UNSET)
+        _updated_at = _pop("updated_at", UNSET)
         updated_at: datetime.datetime | Unset
-        if isinstance(_updated_at, Unset):
+        if _updated_at is UNSET:
             updated_at = UNSET
         else:
             updated_at = datetime.datetime.fromisoformat(_updated_at)
 
-        _instance = cls(
-            id=id,
-            symbol=symbol,
-            qty=qty,
-            transact_time=transact_time,
-            user=user,
-            asset=asset,
-            txn_type=txn_type,
-            created_at=created_at,
-            updated_at=updated_at,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.id = id
+        _instance.symbol = symbol
+        _instance.qty = qty
+        _instance.transact_time = transact_time
+        _instance.user = user
+        _instance.asset = asset
+        _instance.txn_type = txn_type
+        _instance.created_at = created_at
+        _instance.updated_at = updated_at
 
         _instance.additional_properties = d
         return _instance

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_decimal
+from ..types import UNSET, Unset, decimal_hit, parse_decimal
 
 T = TypeVar("T", bound="FundingRate")
 
@@ -102,60 +102,75 @@ class FundingRate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        id = d.pop("id")
+        _pop = d.pop
+        id = _pop("id")
 
-        symbol = d.pop("symbol")
+        symbol = _pop("symbol")
 
-        funding_rate = parse_decimal(d.pop("funding_rate"))
+        funding_rate = (
+            _d
+            if (_s := _pop("funding_rate")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        time = datetime.datetime.fromisoformat(d.pop("time"))
+        time = datetime.datetime.fromisoformat(_pop("time"))
 
-        _index_price = d.pop("index_price", UNSET)
+        _index_price = _pop("index_price", UNSET)
         index_price: Decimal | Unset
-        if isinstance(_index_price, Unset):
+        if _index_price is UNSET:
             index_price = UNSET
         else:
-            index_price = parse_decimal(_index_price)
+            index_price = (
+                _d
+                if (_s := _index_price).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _mark_price = d.pop("mark_price", UNSET)
+        _mark_price = _pop("mark_price", UNSET)
         mark_price: Decimal | Unset
-        if isinstance(_mark_price, Unset):
+        if _mark_price is UNSET:
             mark_price = UNSET
         else:
-            mark_price = parse_decimal(_mark_price)
+            mark_price = (
+                _d
+                if (_s := _mark_price).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _premium = d.pop("premium", UNSET)
+        _premium = _pop("premium", UNSET)
         premium: Decimal | Unset
-        if isinstance(_premium, Unset):
+        if _premium is UNSET:
             premium = UNSET
         else:
-            premium = parse_decimal(_premium)
+            premium = (
+                _d if (_s := _premium).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+            )
 
-        _created_at = d.pop("created_at", UNSET)
+        _created_at = _pop("created_at", UNSET)
         created_at: datetime.datetime | Unset
-        if isinstance(_created_at, Unset):
+        if _created_at is UNSET:
             created_at = UNSET
         else:
             created_at = datetime.datetime.fromisoformat(_created_at)
 
-        _updated_at = d.pop("updated_at", UNSET)
+        _updated_at = _pop("updated_at", UNSET)
         updated_at: datetime.datetime | Unset
-        if isinstance(_updated_at, Unset):
+        if _updated_at is UNSET:
             updated_at = UNSET
         else:
             updated_at = datetime.datetime.fromisoformat(_updated_at)
 
-        _instance = cls(
-            id=id,
-            symbol=symbol,
-            funding_rate=funding_rate,
-            time=time,
-            index_price=index_price,
-            mark_price=mark_price,
-            premium=premium,
-            created_at=created_at,
-            updated_at=updated_at,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.id = id
+        _instance.symbol = symbol
+        _instance.funding_rate = funding_rate
+        _instance.time = time
+        _instance.index_price = index_price
+        _instance.mark_price = mark_price
+        _instance.premium = premium
+        _instance.created_at = created_at
+        _instance.updated_at = updated_at
 
         _instance.additional_properties = d
         return _instance

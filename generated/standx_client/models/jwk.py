@@ -72,29 +72,30 @@ class Jwk:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        kty = d.pop("kty")
+        _pop = d.pop
+        kty = _pop("kty")
 
-        crv = d.pop("crv", UNSET)
+        crv = _pop("crv", UNSET)
 
-        x = d.pop("x", UNSET)
+        x = _pop("x", UNSET)
 
-        y = d.pop("y", UNSET)
+        y = _pop("y", UNSET)
 
-        alg = d.pop("alg", UNSET)
+        alg = _pop("alg", UNSET)
 
-        use = d.pop("use", UNSET)
+        use = _pop("use", UNSET)
 
-        kid = d.pop("kid", UNSET)
+        kid = _pop("kid", UNSET)
 
-        _instance = cls(
-            kty=kty,
-            crv=crv,
-            x=x,
-            y=y,
-            alg=alg,
-            use=use,
-            kid=kid,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.kty = kty
+        _instance.crv = crv
+        _instance.x = x
+        _instance.y = y
+        _instance.alg = alg
+        _instance.use = use
+        _instance.kid = kid
 
         _instance.additional_properties = d
         return _instance

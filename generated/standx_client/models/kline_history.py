@@ -9,9 +9,12 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.kline_status import KlineStatus
-from ..types import UNSET, Unset, parse_decimal
+from ..types import UNSET, Unset, decimal_hit, parse_decimal
 
 T = TypeVar("T", bound="KlineHistory")
+
+_kline_status_members: dict[str, KlineStatus] = KlineStatus._value2member_map_  # type: ignore[assignment]
+_parse_kline_status = KlineStatus.parse
 
 
 @_attrs_define
@@ -105,64 +108,85 @@ class KlineHistory:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        s = KlineStatus.parse(d.pop("s"))
+        _pop = d.pop
+        s = _kline_status_members.get(_s := _pop("s")) or _parse_kline_status(_s)
 
-        t = cast(list[int], d.pop("t", UNSET))
+        t = cast(list[int], _pop("t", UNSET))
 
-        _o = d.pop("o", UNSET)
+        _o = _pop("o", UNSET)
         o: list[Decimal] | Unset = UNSET
         if _o is not UNSET:
             o = []
             for o_item_data in _o:
-                o_item = parse_decimal(o_item_data)
+                o_item = (
+                    _d
+                    if (_s := o_item_data).__class__ is str and (_d := decimal_hit(_s)) is not None
+                    else parse_decimal(_s)
+                )
 
                 o.append(o_item)
 
-        _h = d.pop("h", UNSET)
+        _h = _pop("h", UNSET)
         h: list[Decimal] | Unset = UNSET
         if _h is not UNSET:
             h = []
             for h_item_data in _h:
-                h_item = parse_decimal(h_item_data)
+                h_item = (
+                    _d
+                    if (_s := h_item_data).__class__ is str and (_d := decimal_hit(_s)) is not None
+                    else parse_decimal(_s)
+                )
 
                 h.append(h_item)
 
-        _l = d.pop("l", UNSET)
+        _l = _pop("l", UNSET)
         l: list[Decimal] | Unset = UNSET
         if _l is not UNSET:
             l = []
             for l_item_data in _l:
-                l_item = parse_decimal(l_item_data)
+                l_item = (
+                    _d
+                    if (_s := l_item_data).__class__ is str and (_d := decimal_hit(_s)) is not None
+                    else parse_decimal(_s)
+                )
 
                 l.append(l_item)
 
-        _c = d.pop("c", UNSET)
+        _c = _pop("c", UNSET)
         c: list[Decimal] | Unset = UNSET
         if _c is not UNSET:
             c = []
             for c_item_data in _c:
-                c_item = parse_decimal(c_item_data)
+                c_item = (
+                    _d
+                    if (_s := c_item_data).__class__ is str and (_d := decimal_hit(_s)) is not None
+                    else parse_decimal(_s)
+                )
 
                 c.append(c_item)
 
-        _v = d.pop("v", UNSET)
+        _v = _pop("v", UNSET)
         v: list[Decimal] | Unset = UNSET
         if _v is not UNSET:
             v = []
             for v_item_data in _v:
-                v_item = parse_decimal(v_item_data)
+                v_item = (
+                    _d
+                    if (_s := v_item_data).__class__ is str and (_d := decimal_hit(_s)) is not None
+                    else parse_decimal(_s)
+                )
 
                 v.append(v_item)
 
-        _instance = cls(
-            s=s,
-            t=t,
-            o=o,
-            h=h,
-            l=l,
-            c=c,
-            v=v,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.s = s
+        _instance.t = t
+        _instance.o = o
+        _instance.h = h
+        _instance.l = l
+        _instance.c = c
+        _instance.v = v
 
         _instance.additional_properties = d
         return _instance

@@ -47,16 +47,17 @@ class LoginRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        signature = d.pop("signature")
+        _pop = d.pop
+        signature = _pop("signature")
 
-        signed_data = d.pop("signedData")
+        signed_data = _pop("signedData")
 
-        expires_seconds = d.pop("expiresSeconds", UNSET)
+        expires_seconds = _pop("expiresSeconds", UNSET)
 
-        _instance = cls(
-            signature=signature,
-            signed_data=signed_data,
-            expires_seconds=expires_seconds,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.signature = signature
+        _instance.signed_data = signed_data
+        _instance.expires_seconds = expires_seconds
 
         return _instance

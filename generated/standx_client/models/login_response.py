@@ -60,23 +60,24 @@ class LoginResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        token = d.pop("token")
+        _pop = d.pop
+        token = _pop("token")
 
-        address = d.pop("address", UNSET)
+        address = _pop("address", UNSET)
 
-        alias = d.pop("alias", UNSET)
+        alias = _pop("alias", UNSET)
 
-        chain = d.pop("chain", UNSET)
+        chain = _pop("chain", UNSET)
 
-        perps_alpha = d.pop("perpsAlpha", UNSET)
+        perps_alpha = _pop("perpsAlpha", UNSET)
 
-        _instance = cls(
-            token=token,
-            address=address,
-            alias=alias,
-            chain=chain,
-            perps_alpha=perps_alpha,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.token = token
+        _instance.address = address
+        _instance.alias = alias
+        _instance.chain = chain
+        _instance.perps_alpha = perps_alpha
 
         _instance.additional_properties = d
         return _instance

@@ -50,19 +50,20 @@ class MarketOverview:
         from ..models.market_overview_symbol import MarketOverviewSymbol  # noqa: PLC0415
 
         d = dict(src_dict)
-        summary = MarketOverviewSummary.from_dict(d.pop("summary"))
+        _pop = d.pop
+        summary = MarketOverviewSummary.from_dict(_pop("summary"))
 
         symbols = []
-        _symbols = d.pop("symbols")
+        _symbols = _pop("symbols")
         for symbols_item_data in _symbols:
             symbols_item = MarketOverviewSymbol.from_dict(symbols_item_data)
 
             symbols.append(symbols_item)
 
-        _instance = cls(
-            summary=summary,
-            symbols=symbols,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.summary = summary
+        _instance.symbols = symbols
 
         _instance.additional_properties = d
         return _instance

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import parse_decimal
+from ..types import decimal_hit, parse_decimal
 
 T = TypeVar("T", bound="MarketOverviewSummary")
 
@@ -51,17 +51,26 @@ class MarketOverviewSummary:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        open_interest_notional = parse_decimal(d.pop("open_interest_notional"))
-
-        symbol_count = d.pop("symbol_count")
-
-        volume_quote_24h = parse_decimal(d.pop("volume_quote_24h"))
-
-        _instance = cls(
-            open_interest_notional=open_interest_notional,
-            symbol_count=symbol_count,
-            volume_quote_24h=volume_quote_24h,
+        _pop = d.pop
+        open_interest_notional = (
+            _d
+            if (_s := _pop("open_interest_notional")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
         )
+
+        symbol_count = _pop("symbol_count")
+
+        volume_quote_24h = (
+            _d
+            if (_s := _pop("volume_quote_24h")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
+
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.open_interest_notional = open_interest_notional
+        _instance.symbol_count = symbol_count
+        _instance.volume_quote_24h = volume_quote_24h
 
         _instance.additional_properties = d
         return _instance

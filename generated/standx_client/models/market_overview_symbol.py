@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_decimal, parse_nullable_decimal
+from ..types import UNSET, Unset, decimal_hit, parse_decimal, parse_nullable_decimal
 
 T = TypeVar("T", bound="MarketOverviewSymbol")
 
@@ -134,84 +134,113 @@ class MarketOverviewSymbol:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        symbol = d.pop("symbol")
+        _pop = d.pop
+        symbol = _pop("symbol")
 
-        mark_price = parse_decimal(d.pop("mark_price"))
+        mark_price = (
+            _d
+            if (_s := _pop("mark_price")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        base = d.pop("base", UNSET)
+        base = _pop("base", UNSET)
 
-        quote = d.pop("quote", UNSET)
+        quote = _pop("quote", UNSET)
 
-        _last_price = d.pop("last_price", UNSET)
+        _last_price = _pop("last_price", UNSET)
         last_price: Decimal | None | Unset
-        if isinstance(_last_price, Unset):
+        if _last_price is UNSET:
             last_price = UNSET
         else:
             last_price = parse_nullable_decimal(_last_price)
 
-        _funding_rate = d.pop("funding_rate", UNSET)
+        _funding_rate = _pop("funding_rate", UNSET)
         funding_rate: Decimal | Unset
-        if isinstance(_funding_rate, Unset):
+        if _funding_rate is UNSET:
             funding_rate = UNSET
         else:
-            funding_rate = parse_decimal(_funding_rate)
+            funding_rate = (
+                _d
+                if (_s := _funding_rate).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _open_interest = d.pop("open_interest", UNSET)
+        _open_interest = _pop("open_interest", UNSET)
         open_interest: Decimal | Unset
-        if isinstance(_open_interest, Unset):
+        if _open_interest is UNSET:
             open_interest = UNSET
         else:
-            open_interest = parse_decimal(_open_interest)
+            open_interest = (
+                _d
+                if (_s := _open_interest).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _open_interest_notional = d.pop("open_interest_notional", UNSET)
+        _open_interest_notional = _pop("open_interest_notional", UNSET)
         open_interest_notional: Decimal | Unset
-        if isinstance(_open_interest_notional, Unset):
+        if _open_interest_notional is UNSET:
             open_interest_notional = UNSET
         else:
-            open_interest_notional = parse_decimal(_open_interest_notional)
+            open_interest_notional = (
+                _d
+                if (_s := _open_interest_notional).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _price_change_pct = d.pop("price_change_pct", UNSET)
+        _price_change_pct = _pop("price_change_pct", UNSET)
         price_change_pct: Decimal | Unset
-        if isinstance(_price_change_pct, Unset):
+        if _price_change_pct is UNSET:
             price_change_pct = UNSET
         else:
-            price_change_pct = parse_decimal(_price_change_pct)
+            price_change_pct = (
+                _d
+                if (_s := _price_change_pct).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _volume_24h = d.pop("volume_24h", UNSET)
+        _volume_24h = _pop("volume_24h", UNSET)
         volume_24h: Decimal | Unset
-        if isinstance(_volume_24h, Unset):
+        if _volume_24h is UNSET:
             volume_24h = UNSET
         else:
-            volume_24h = parse_decimal(_volume_24h)
+            volume_24h = (
+                _d
+                if (_s := _volume_24h).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _volume_quote_24h = d.pop("volume_quote_24h", UNSET)
+        _volume_quote_24h = _pop("volume_quote_24h", UNSET)
         volume_quote_24h: Decimal | Unset
-        if isinstance(_volume_quote_24h, Unset):
+        if _volume_quote_24h is UNSET:
             volume_quote_24h = UNSET
         else:
-            volume_quote_24h = parse_decimal(_volume_quote_24h)
+            volume_quote_24h = (
+                _d
+                if (_s := _volume_quote_24h).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _time = d.pop("time", UNSET)
+        _time = _pop("time", UNSET)
         time: datetime.datetime | Unset
-        if isinstance(_time, Unset):
+        if _time is UNSET:
             time = UNSET
         else:
             time = datetime.datetime.fromisoformat(_time)
 
-        _instance = cls(
-            symbol=symbol,
-            mark_price=mark_price,
-            base=base,
-            quote=quote,
-            last_price=last_price,
-            funding_rate=funding_rate,
-            open_interest=open_interest,
-            open_interest_notional=open_interest_notional,
-            price_change_pct=price_change_pct,
-            volume_24h=volume_24h,
-            volume_quote_24h=volume_quote_24h,
-            time=time,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.symbol = symbol
+        _instance.mark_price = mark_price
+        _instance.base = base
+        _instance.quote = quote
+        _instance.last_price = last_price
+        _instance.funding_rate = funding_rate
+        _instance.open_interest = open_interest
+        _instance.open_interest_notional = open_interest_notional
+        _instance.price_change_pct = price_change_pct
+        _instance.volume_24h = volume_24h
+        _instance.volume_quote_24h = volume_quote_24h
+        _instance.time = time
 
         _instance.additional_properties = d
         return _instance

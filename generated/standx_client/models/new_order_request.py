@@ -11,9 +11,18 @@ from ..models.margin_mode import MarginMode
 from ..models.order_type import OrderType
 from ..models.side import Side
 from ..models.time_in_force import TimeInForce
-from ..types import UNSET, Unset, parse_decimal
+from ..types import UNSET, Unset, decimal_hit, parse_decimal
 
 T = TypeVar("T", bound="NewOrderRequest")
+
+_margin_mode_members: dict[str, MarginMode] = MarginMode._value2member_map_  # type: ignore[assignment]
+_parse_margin_mode = MarginMode.parse
+_order_type_members: dict[str, OrderType] = OrderType._value2member_map_  # type: ignore[assignment]
+_parse_order_type = OrderType.parse
+_side_members: dict[str, Side] = Side._value2member_map_  # type: ignore[assignment]
+_parse_side = Side.parse
+_time_in_force_members: dict[str, TimeInForce] = TimeInForce._value2member_map_  # type: ignore[assignment]
+_parse_time_in_force = TimeInForce.parse
 
 
 @_attrs_define
@@ -119,63 +128,68 @@ class NewOrderRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        symbol = d.pop("symbol")
+        _pop = d.pop
+        symbol = _pop("symbol")
 
-        side = Side.parse(d.pop("side"))
+        side = _side_members.get(_s := _pop("side")) or _parse_side(_s)
 
-        order_type = OrderType.parse(d.pop("order_type"))
+        order_type = _order_type_members.get(_s := _pop("order_type")) or _parse_order_type(_s)
 
-        qty = parse_decimal(d.pop("qty"))
+        qty = _d if (_s := _pop("qty")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
 
-        time_in_force = TimeInForce.parse(d.pop("time_in_force"))
+        time_in_force = _time_in_force_members.get(_s := _pop("time_in_force")) or _parse_time_in_force(_s)
 
-        reduce_only = d.pop("reduce_only")
+        reduce_only = _pop("reduce_only")
 
-        _price = d.pop("price", UNSET)
+        _price = _pop("price", UNSET)
         price: Decimal | Unset
-        if isinstance(_price, Unset):
+        if _price is UNSET:
             price = UNSET
         else:
-            price = parse_decimal(_price)
+            price = _d if (_s := _price).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
 
-        cl_ord_id = d.pop("cl_ord_id", UNSET)
+        cl_ord_id = _pop("cl_ord_id", UNSET)
 
-        _margin_mode = d.pop("margin_mode", UNSET)
+        _margin_mode = _pop("margin_mode", UNSET)
         margin_mode: MarginMode | Unset
-        if isinstance(_margin_mode, Unset):
+        if _margin_mode is UNSET:
             margin_mode = UNSET
         else:
-            margin_mode = MarginMode.parse(_margin_mode)
+            margin_mode = _margin_mode_members.get(_s := _margin_mode) or _parse_margin_mode(_s)
 
-        leverage = d.pop("leverage", UNSET)
+        leverage = _pop("leverage", UNSET)
 
-        _tp_price = d.pop("tp_price", UNSET)
+        _tp_price = _pop("tp_price", UNSET)
         tp_price: Decimal | Unset
-        if isinstance(_tp_price, Unset):
+        if _tp_price is UNSET:
             tp_price = UNSET
         else:
-            tp_price = parse_decimal(_tp_price)
+            tp_price = (
+                _d if (_s := _tp_price).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+            )
 
-        _sl_price = d.pop("sl_price", UNSET)
+        _sl_price = _pop("sl_price", UNSET)
         sl_price: Decimal | Unset
-        if isinstance(_sl_price, Unset):
+        if _sl_price is UNSET:
             sl_price = UNSET
         else:
-            sl_price = parse_decimal(_sl_price)
+            sl_price = (
+                _d if (_s := _sl_price).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+            )
 
-        _instance = cls(
-            symbol=symbol,
-            side=side,
-            order_type=order_type,
-            qty=qty,
-            time_in_force=time_in_force,
-            reduce_only=reduce_only,
-            price=price,
-            cl_ord_id=cl_ord_id,
-            margin_mode=margin_mode,
-            leverage=leverage,
-            tp_price=tp_price,
-            sl_price=sl_price,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.symbol = symbol
+        _instance.side = side
+        _instance.order_type = order_type
+        _instance.qty = qty
+        _instance.time_in_force = time_in_force
+        _instance.reduce_only = reduce_only
+        _instance.price = price
+        _instance.cl_ord_id = cl_ord_id
+        _instance.margin_mode = margin_mode
+        _instance.leverage = leverage
+        _instance.tp_price = tp_price
+        _instance.sl_price = sl_price
 
         return _instance

@@ -59,20 +59,21 @@ class NewOrderResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        code = d.pop("code")
+        _pop = d.pop
+        code = _pop("code")
 
-        message = d.pop("message")
+        message = _pop("message")
 
-        request_id = d.pop("request_id", UNSET)
+        request_id = _pop("request_id", UNSET)
 
-        cl_ord_id = d.pop("cl_ord_id", UNSET)
+        cl_ord_id = _pop("cl_ord_id", UNSET)
 
-        _instance = cls(
-            code=code,
-            message=message,
-            request_id=request_id,
-            cl_ord_id=cl_ord_id,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.code = code
+        _instance.message = message
+        _instance.request_id = request_id
+        _instance.cl_ord_id = cl_ord_id
 
         _instance.additional_properties = d
         return _instance

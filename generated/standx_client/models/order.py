@@ -13,9 +13,18 @@ from ..models.order_status import OrderStatus
 from ..models.order_type import OrderType
 from ..models.side import Side
 from ..models.time_in_force import TimeInForce
-from ..types import UNSET, Unset, parse_decimal
+from ..types import UNSET, Unset, decimal_hit, parse_decimal
 
 T = TypeVar("T", bound="Order")
+
+_order_status_members: dict[str, OrderStatus] = OrderStatus._value2member_map_  # type: ignore[assignment]
+_parse_order_status = OrderStatus.parse
+_order_type_members: dict[str, OrderType] = OrderType._value2member_map_  # type: ignore[assignment]
+_parse_order_type = OrderType.parse
+_side_members: dict[str, Side] = Side._value2member_map_  # type: ignore[assignment]
+_parse_side = Side.parse
+_time_in_force_members: dict[str, TimeInForce] = TimeInForce._value2member_map_  # type: ignore[assignment]
+_parse_time_in_force = TimeInForce.parse
 
 
 @_attrs_define
@@ -203,108 +212,125 @@ class Order:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        id = d.pop("id")
+        _pop = d.pop
+        id = _pop("id")
 
-        cl_ord_id = d.pop("cl_ord_id")
+        cl_ord_id = _pop("cl_ord_id")
 
-        symbol = d.pop("symbol")
+        symbol = _pop("symbol")
 
-        side = Side.parse(d.pop("side"))
+        side = _side_members.get(_s := _pop("side")) or _parse_side(_s)
 
-        order_type = OrderType.parse(d.pop("order_type"))
+        order_type = _order_type_members.get(_s := _pop("order_type")) or _parse_order_type(_s)
 
-        time_in_force = TimeInForce.parse(d.pop("time_in_force"))
+        time_in_force = _time_in_force_members.get(_s := _pop("time_in_force")) or _parse_time_in_force(_s)
 
-        qty = parse_decimal(d.pop("qty"))
+        qty = _d if (_s := _pop("qty")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
 
-        fill_qty = parse_decimal(d.pop("fill_qty"))
+        fill_qty = (
+            _d
+            if (_s := _pop("fill_qty")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        status = OrderStatus.parse(d.pop("status"))
+        status = _order_status_members.get(_s := _pop("status")) or _parse_order_status(_s)
 
-        reduce_only = d.pop("reduce_only")
+        reduce_only = _pop("reduce_only")
 
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+        created_at = datetime.datetime.fromisoformat(_pop("created_at"))
 
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
+        updated_at = datetime.datetime.fromisoformat(_pop("updated_at"))
 
-        _price = d.pop("price", UNSET)
+        _price = _pop("price", UNSET)
         price: Decimal | Unset
-        if isinstance(_price, Unset):
+        if _price is UNSET:
             price = UNSET
         else:
-            price = parse_decimal(_price)
+            price = _d if (_s := _price).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
 
-        _fill_avg_price = d.pop("fill_avg_price", UNSET)
+        _fill_avg_price = _pop("fill_avg_price", UNSET)
         fill_avg_price: Decimal | Unset
-        if isinstance(_fill_avg_price, Unset):
+        if _fill_avg_price is UNSET:
             fill_avg_price = UNSET
         else:
-            fill_avg_price = parse_decimal(_fill_avg_price)
+            fill_avg_price = (
+                _d
+                if (_s := _fill_avg_price).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _leverage = d.pop("leverage", UNSET)
+        _leverage = _pop("leverage", UNSET)
         leverage: Decimal | Unset
-        if isinstance(_leverage, Unset):
+        if _leverage is UNSET:
             leverage = UNSET
         else:
-            leverage = parse_decimal(_leverage)
+            leverage = (
+                _d if (_s := _leverage).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+            )
 
-        _margin = d.pop("margin", UNSET)
+        _margin = _pop("margin", UNSET)
         margin: Decimal | Unset
-        if isinstance(_margin, Unset):
+        if _margin is UNSET:
             margin = UNSET
         else:
-            margin = parse_decimal(_margin)
+            margin = (
+                _d if (_s := _margin).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+            )
 
-        _avail_locked = d.pop("avail_locked", UNSET)
+        _avail_locked = _pop("avail_locked", UNSET)
         avail_locked: Decimal | Unset
-        if isinstance(_avail_locked, Unset):
+        if _avail_locked is UNSET:
             avail_locked = UNSET
         else:
-            avail_locked = parse_decimal(_avail_locked)
+            avail_locked = (
+                _d
+                if (_s := _avail_locked).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        position_id = d.pop("position_id", UNSET)
+        position_id = _pop("position_id", UNSET)
 
-        liq_id = d.pop("liq_id", UNSET)
+        liq_id = _pop("liq_id", UNSET)
 
-        created_block = d.pop("created_block", UNSET)
+        created_block = _pop("created_block", UNSET)
 
-        closed_block = d.pop("closed_block", UNSET)
+        closed_block = _pop("closed_block", UNSET)
 
-        source = d.pop("source", UNSET)
+        source = _pop("source", UNSET)
 
-        remark = d.pop("remark", UNSET)
+        remark = _pop("remark", UNSET)
 
-        payload = d.pop("payload", UNSET)
+        payload = _pop("payload", UNSET)
 
-        user = d.pop("user", UNSET)
+        user = _pop("user", UNSET)
 
-        _instance = cls(
-            id=id,
-            cl_ord_id=cl_ord_id,
-            symbol=symbol,
-            side=side,
-            order_type=order_type,
-            time_in_force=time_in_force,
-            qty=qty,
-            fill_qty=fill_qty,
-            status=status,
-            reduce_only=reduce_only,
-            created_at=created_at,
-            updated_at=updated_at,
-            price=price,
-            fill_avg_price=fill_avg_price,
-            leverage=leverage,
-            margin=margin,
-            avail_locked=avail_locked,
-            position_id=position_id,
-            liq_id=liq_id,
-            created_block=created_block,
-            closed_block=closed_block,
-            source=source,
-            remark=remark,
-            payload=payload,
-            user=user,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.id = id
+        _instance.cl_ord_id = cl_ord_id
+        _instance.symbol = symbol
+        _instance.side = side
+        _instance.order_type = order_type
+        _instance.time_in_force = time_in_force
+        _instance.qty = qty
+        _instance.fill_qty = fill_qty
+        _instance.status = status
+        _instance.reduce_only = reduce_only
+        _instance.created_at = created_at
+        _instance.updated_at = updated_at
+        _instance.price = price
+        _instance.fill_avg_price = fill_avg_price
+        _instance.leverage = leverage
+        _instance.margin = margin
+        _instance.avail_locked = avail_locked
+        _instance.position_id = position_id
+        _instance.liq_id = liq_id
+        _instance.created_block = created_block
+        _instance.closed_block = closed_block
+        _instance.source = source
+        _instance.remark = remark
+        _instance.payload = payload
+        _instance.user = user
 
         _instance.additional_properties = d
         return _instance

@@ -10,9 +10,12 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.margin_mode import MarginMode
-from ..types import UNSET, Unset, parse_decimal, parse_nullable_decimal
+from ..types import UNSET, Unset, decimal_hit, parse_decimal, parse_nullable_decimal
 
 T = TypeVar("T", bound="Position")
+
+_margin_mode_members: dict[str, MarginMode] = MarginMode._value2member_map_  # type: ignore[assignment]
+_parse_margin_mode = MarginMode.parse
 
 
 @_attrs_define
@@ -223,145 +226,190 @@ class Position:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        id = d.pop("id")
+        _pop = d.pop
+        id = _pop("id")
 
-        symbol = d.pop("symbol")
+        symbol = _pop("symbol")
 
-        qty = parse_decimal(d.pop("qty"))
+        qty = _d if (_s := _pop("qty")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
 
-        entry_price = parse_decimal(d.pop("entry_price"))
+        entry_price = (
+            _d
+            if (_s := _pop("entry_price")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        leverage = parse_decimal(d.pop("leverage"))
+        leverage = (
+            _d
+            if (_s := _pop("leverage")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        margin_mode = MarginMode.parse(d.pop("margin_mode"))
+        margin_mode = _margin_mode_members.get(_s := _pop("margin_mode")) or _parse_margin_mode(_s)
 
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+        created_at = datetime.datetime.fromisoformat(_pop("created_at"))
 
-        updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
+        updated_at = datetime.datetime.fromisoformat(_pop("updated_at"))
 
-        _entry_value = d.pop("entry_value", UNSET)
+        _entry_value = _pop("entry_value", UNSET)
         entry_value: Decimal | Unset
-        if isinstance(_entry_value, Unset):
+        if _entry_value is UNSET:
             entry_value = UNSET
         else:
-            entry_value = parse_decimal(_entry_value)
+            entry_value = (
+                _d
+                if (_s := _entry_value).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _mark_price = d.pop("mark_price", UNSET)
+        _mark_price = _pop("mark_price", UNSET)
         mark_price: Decimal | Unset
-        if isinstance(_mark_price, Unset):
+        if _mark_price is UNSET:
             mark_price = UNSET
         else:
-            mark_price = parse_decimal(_mark_price)
+            mark_price = (
+                _d
+                if (_s := _mark_price).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _position_value = d.pop("position_value", UNSET)
+        _position_value = _pop("position_value", UNSET)
         position_value: Decimal | Unset
-        if isinstance(_position_value, Unset):
+        if _position_value is UNSET:
             position_value = UNSET
         else:
-            position_value = parse_decimal(_position_value)
+            position_value = (
+                _d
+                if (_s := _position_value).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _bankruptcy_price = d.pop("bankruptcy_price", UNSET)
+        _bankruptcy_price = _pop("bankruptcy_price", UNSET)
         bankruptcy_price: Decimal | Unset
-        if isinstance(_bankruptcy_price, Unset):
+        if _bankruptcy_price is UNSET:
             bankruptcy_price = UNSET
         else:
-            bankruptcy_price = parse_decimal(_bankruptcy_price)
+            bankruptcy_price = (
+                _d
+                if (_s := _bankruptcy_price).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _liq_price = d.pop("liq_price", UNSET)
+        _liq_price = _pop("liq_price", UNSET)
         liq_price: Decimal | None | Unset
-        if isinstance(_liq_price, Unset):
+        if _liq_price is UNSET:
             liq_price = UNSET
         else:
             liq_price = parse_nullable_decimal(_liq_price)
 
-        margin_asset = d.pop("margin_asset", UNSET)
+        margin_asset = _pop("margin_asset", UNSET)
 
-        _initial_margin = d.pop("initial_margin", UNSET)
+        _initial_margin = _pop("initial_margin", UNSET)
         initial_margin: Decimal | Unset
-        if isinstance(_initial_margin, Unset):
+        if _initial_margin is UNSET:
             initial_margin = UNSET
         else:
-            initial_margin = parse_decimal(_initial_margin)
+            initial_margin = (
+                _d
+                if (_s := _initial_margin).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _holding_margin = d.pop("holding_margin", UNSET)
+        _holding_margin = _pop("holding_margin", UNSET)
         holding_margin: Decimal | Unset
-        if isinstance(_holding_margin, Unset):
+        if _holding_margin is UNSET:
             holding_margin = UNSET
         else:
-            holding_margin = parse_decimal(_holding_margin)
+            holding_margin = (
+                _d
+                if (_s := _holding_margin).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _maint_margin = d.pop("maint_margin", UNSET)
+        _maint_margin = _pop("maint_margin", UNSET)
         maint_margin: Decimal | Unset
-        if isinstance(_maint_margin, Unset):
+        if _maint_margin is UNSET:
             maint_margin = UNSET
         else:
-            maint_margin = parse_decimal(_maint_margin)
+            maint_margin = (
+                _d
+                if (_s := _maint_margin).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _required_margin = d.pop("required_margin", UNSET)
+        _required_margin = _pop("required_margin", UNSET)
         required_margin: Decimal | Unset
-        if isinstance(_required_margin, Unset):
+        if _required_margin is UNSET:
             required_margin = UNSET
         else:
-            required_margin = parse_decimal(_required_margin)
+            required_margin = (
+                _d
+                if (_s := _required_margin).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _mmr = d.pop("mmr", UNSET)
+        _mmr = _pop("mmr", UNSET)
         mmr: Decimal | None | Unset
-        if isinstance(_mmr, Unset):
+        if _mmr is UNSET:
             mmr = UNSET
         else:
             mmr = parse_nullable_decimal(_mmr)
 
-        _realized_pnl = d.pop("realized_pnl", UNSET)
+        _realized_pnl = _pop("realized_pnl", UNSET)
         realized_pnl: Decimal | Unset
-        if isinstance(_realized_pnl, Unset):
+        if _realized_pnl is UNSET:
             realized_pnl = UNSET
         else:
-            realized_pnl = parse_decimal(_realized_pnl)
+            realized_pnl = (
+                _d
+                if (_s := _realized_pnl).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _upnl = d.pop("upnl", UNSET)
+        _upnl = _pop("upnl", UNSET)
         upnl: Decimal | Unset
-        if isinstance(_upnl, Unset):
+        if _upnl is UNSET:
             upnl = UNSET
         else:
-            upnl = parse_decimal(_upnl)
+            upnl = _d if (_s := _upnl).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
 
-        status = d.pop("status", UNSET)
+        status = _pop("status", UNSET)
 
-        user = d.pop("user", UNSET)
+        user = _pop("user", UNSET)
 
-        _time = d.pop("time", UNSET)
+        _time = _pop("time", UNSET)
         time: datetime.datetime | Unset
-        if isinstance(_time, Unset):
+        if _time is UNSET:
             time = UNSET
         else:
             time = datetime.datetime.fromisoformat(_time)
 
-        _instance = cls(
-            id=id,
-            symbol=symbol,
-            qty=qty,
-            entry_price=entry_price,
-            leverage=leverage,
-            margin_mode=margin_mode,
-            created_at=created_at,
-            updated_at=updated_at,
-            entry_value=entry_value,
-            mark_price=mark_price,
-            position_value=position_value,
-            bankruptcy_price=bankruptcy_price,
-            liq_price=liq_price,
-            margin_asset=margin_asset,
-            initial_margin=initial_margin,
-            holding_margin=holding_margin,
-            maint_margin=maint_margin,
-            required_margin=required_margin,
-            mmr=mmr,
-            realized_pnl=realized_pnl,
-            upnl=upnl,
-            status=status,
-            user=user,
-            time=time,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.id = id
+        _instance.symbol = symbol
+        _instance.qty = qty
+        _instance.entry_price = entry_price
+        _instance.leverage = leverage
+        _instance.margin_mode = margin_mode
+        _instance.created_at = created_at
+        _instance.updated_at = updated_at
+        _instance.entry_value = entry_value
+        _instance.mark_price = mark_price
+        _instance.position_value = position_value
+        _instance.bankruptcy_price = bankruptcy_price
+        _instance.liq_price = liq_price
+        _instance.margin_asset = margin_asset
+        _instance.initial_margin = initial_margin
+        _instance.holding_margin = holding_margin
+        _instance.maint_margin = maint_margin
+        _instance.required_margin = required_margin
+        _instance.mmr = mmr
+        _instance.realized_pnl = realized_pnl
+        _instance.upnl = upnl
+        _instance.status = status
+        _instance.user = user
+        _instance.time = time
 
         _instance.additional_properties = d
         return _instance

@@ -11,6 +11,9 @@ from ..models.margin_mode import MarginMode
 
 T = TypeVar("T", bound="PositionConfig")
 
+_margin_mode_members: dict[str, MarginMode] = MarginMode._value2member_map_  # type: ignore[assignment]
+_parse_margin_mode = MarginMode.parse
+
 
 @_attrs_define
 class PositionConfig:
@@ -48,20 +51,21 @@ class PositionConfig:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        symbol = d.pop("symbol")
+        _pop = d.pop
+        symbol = _pop("symbol")
 
         def _parse_leverage(data: object) -> int | str:
             return cast(int | str, data)
 
-        leverage = _parse_leverage(d.pop("leverage"))
+        leverage = _parse_leverage(_pop("leverage"))
 
-        margin_mode = MarginMode.parse(d.pop("margin_mode"))
+        margin_mode = _margin_mode_members.get(_s := _pop("margin_mode")) or _parse_margin_mode(_s)
 
-        _instance = cls(
-            symbol=symbol,
-            leverage=leverage,
-            margin_mode=margin_mode,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.symbol = symbol
+        _instance.leverage = leverage
+        _instance.margin_mode = margin_mode
 
         _instance.additional_properties = d
         return _instance

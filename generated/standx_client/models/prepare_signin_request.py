@@ -38,13 +38,14 @@ class PrepareSigninRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        address = d.pop("address")
+        _pop = d.pop
+        address = _pop("address")
 
-        request_id = d.pop("requestId")
+        request_id = _pop("requestId")
 
-        _instance = cls(
-            address=address,
-            request_id=request_id,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.address = address
+        _instance.request_id = request_id
 
         return _instance

@@ -43,14 +43,15 @@ class PrepareSigninResponse:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        success = d.pop("success")
+        _pop = d.pop
+        success = _pop("success")
 
-        signed_data = d.pop("signedData", UNSET)
+        signed_data = _pop("signedData", UNSET)
 
-        _instance = cls(
-            success=success,
-            signed_data=signed_data,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.success = success
+        _instance.signed_data = signed_data
 
         _instance.additional_properties = d
         return _instance

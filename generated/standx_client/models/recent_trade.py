@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_decimal
+from ..types import UNSET, Unset, decimal_hit, parse_decimal
 
 T = TypeVar("T", bound="RecentTrade")
 
@@ -73,31 +73,36 @@ class RecentTrade:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        symbol = d.pop("symbol")
+        _pop = d.pop
+        symbol = _pop("symbol")
 
-        price = parse_decimal(d.pop("price"))
+        price = (
+            _d if (_s := _pop("price")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+        )
 
-        qty = parse_decimal(d.pop("qty"))
+        qty = _d if (_s := _pop("qty")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
 
-        is_buyer_taker = d.pop("is_buyer_taker")
+        is_buyer_taker = _pop("is_buyer_taker")
 
-        time = datetime.datetime.fromisoformat(d.pop("time"))
+        time = datetime.datetime.fromisoformat(_pop("time"))
 
-        _quote_qty = d.pop("quote_qty", UNSET)
+        _quote_qty = _pop("quote_qty", UNSET)
         quote_qty: Decimal | Unset
-        if isinstance(_quote_qty, Unset):
+        if _quote_qty is UNSET:
             quote_qty = UNSET
         else:
-            quote_qty = parse_decimal(_quote_qty)
+            quote_qty = (
+                _d if (_s := _quote_qty).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+            )
 
-        _instance = cls(
-            symbol=symbol,
-            price=price,
-            qty=qty,
-            is_buyer_taker=is_buyer_taker,
-            time=time,
-            quote_qty=quote_qty,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.symbol = symbol
+        _instance.price = price
+        _instance.qty = qty
+        _instance.is_buyer_taker = is_buyer_taker
+        _instance.time = time
+        _instance.quote_qty = quote_qty
 
         _instance.additional_properties = d
         return _instance

@@ -39,14 +39,15 @@ class Region:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        system_time = d.pop("systemTime")
+        _pop = d.pop
+        system_time = _pop("systemTime")
 
-        region = d.pop("region")
+        region = _pop("region")
 
-        _instance = cls(
-            system_time=system_time,
-            region=region,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.system_time = system_time
+        _instance.region = region
 
         _instance.additional_properties = d
         return _instance

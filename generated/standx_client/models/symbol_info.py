@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_decimal
+from ..types import UNSET, Unset, decimal_hit, parse_decimal
 
 T = TypeVar("T", bound="SymbolInfo")
 
@@ -187,104 +187,145 @@ class SymbolInfo:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        symbol = d.pop("symbol")
+        _pop = d.pop
+        symbol = _pop("symbol")
 
-        base_asset = d.pop("base_asset")
+        base_asset = _pop("base_asset")
 
-        quote_asset = d.pop("quote_asset")
+        quote_asset = _pop("quote_asset")
 
-        base_decimals = d.pop("base_decimals")
+        base_decimals = _pop("base_decimals")
 
-        quote_decimals = d.pop("quote_decimals")
+        quote_decimals = _pop("quote_decimals")
 
-        price_tick_decimals = d.pop("price_tick_decimals")
+        price_tick_decimals = _pop("price_tick_decimals")
 
-        qty_tick_decimals = d.pop("qty_tick_decimals")
+        qty_tick_decimals = _pop("qty_tick_decimals")
 
-        min_order_qty = parse_decimal(d.pop("min_order_qty"))
+        min_order_qty = (
+            _d
+            if (_s := _pop("min_order_qty")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        max_order_qty = parse_decimal(d.pop("max_order_qty"))
+        max_order_qty = (
+            _d
+            if (_s := _pop("max_order_qty")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        maker_fee = parse_decimal(d.pop("maker_fee"))
+        maker_fee = (
+            _d
+            if (_s := _pop("maker_fee")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        taker_fee = parse_decimal(d.pop("taker_fee"))
+        taker_fee = (
+            _d
+            if (_s := _pop("taker_fee")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        def_leverage = parse_decimal(d.pop("def_leverage"))
+        def_leverage = (
+            _d
+            if (_s := _pop("def_leverage")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        max_leverage = parse_decimal(d.pop("max_leverage"))
+        max_leverage = (
+            _d
+            if (_s := _pop("max_leverage")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        enabled = d.pop("enabled")
+        enabled = _pop("enabled")
 
-        _max_position_size = d.pop("max_position_size", UNSET)
+        _max_position_size = _pop("max_position_size", UNSET)
         max_position_size: Decimal | Unset
-        if isinstance(_max_position_size, Unset):
+        if _max_position_size is UNSET:
             max_position_size = UNSET
         else:
-            max_position_size = parse_decimal(_max_position_size)
+            max_position_size = (
+                _d
+                if (_s := _max_position_size).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _max_open_orders = d.pop("max_open_orders", UNSET)
+        _max_open_orders = _pop("max_open_orders", UNSET)
         max_open_orders: Decimal | Unset
-        if isinstance(_max_open_orders, Unset):
+        if _max_open_orders is UNSET:
             max_open_orders = UNSET
         else:
-            max_open_orders = parse_decimal(_max_open_orders)
+            max_open_orders = (
+                _d
+                if (_s := _max_open_orders).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _price_cap_ratio = d.pop("price_cap_ratio", UNSET)
+        _price_cap_ratio = _pop("price_cap_ratio", UNSET)
         price_cap_ratio: Decimal | Unset
-        if isinstance(_price_cap_ratio, Unset):
+        if _price_cap_ratio is UNSET:
             price_cap_ratio = UNSET
         else:
-            price_cap_ratio = parse_decimal(_price_cap_ratio)
+            price_cap_ratio = (
+                _d
+                if (_s := _price_cap_ratio).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _price_floor_ratio = d.pop("price_floor_ratio", UNSET)
+        _price_floor_ratio = _pop("price_floor_ratio", UNSET)
         price_floor_ratio: Decimal | Unset
-        if isinstance(_price_floor_ratio, Unset):
+        if _price_floor_ratio is UNSET:
             price_floor_ratio = UNSET
         else:
-            price_floor_ratio = parse_decimal(_price_floor_ratio)
+            price_floor_ratio = (
+                _d
+                if (_s := _price_floor_ratio).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        depth_ticks = d.pop("depth_ticks", UNSET)
+        depth_ticks = _pop("depth_ticks", UNSET)
 
-        status = d.pop("status", UNSET)
+        status = _pop("status", UNSET)
 
-        _created_at = d.pop("created_at", UNSET)
+        _created_at = _pop("created_at", UNSET)
         created_at: datetime.datetime | Unset
-        if isinstance(_created_at, Unset):
+        if _created_at is UNSET:
             created_at = UNSET
         else:
             created_at = datetime.datetime.fromisoformat(_created_at)
 
-        _updated_at = d.pop("updated_at", UNSET)
+        _updated_at = _pop("updated_at", UNSET)
         updated_at: datetime.datetime | Unset
-        if isinstance(_updated_at, Unset):
+        if _updated_at is UNSET:
             updated_at = UNSET
         else:
             updated_at = datetime.datetime.fromisoformat(_updated_at)
 
-        _instance = cls(
-            symbol=symbol,
-            base_asset=base_asset,
-            quote_asset=quote_asset,
-            base_decimals=base_decimals,
-            quote_decimals=quote_decimals,
-            price_tick_decimals=price_tick_decimals,
-            qty_tick_decimals=qty_tick_decimals,
-            min_order_qty=min_order_qty,
-            max_order_qty=max_order_qty,
-            maker_fee=maker_fee,
-            taker_fee=taker_fee,
-            def_leverage=def_leverage,
-            max_leverage=max_leverage,
-            enabled=enabled,
-            max_position_size=max_position_size,
-            max_open_orders=max_open_orders,
-            price_cap_ratio=price_cap_ratio,
-            price_floor_ratio=price_floor_ratio,
-            depth_ticks=depth_ticks,
-            status=status,
-            created_at=created_at,
-            updated_at=updated_at,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.symbol = symbol
+        _instance.base_asset = base_asset
+        _instance.quote_asset = quote_asset
+        _instance.base_decimals = base_decimals
+        _instance.quote_decimals = quote_decimals
+        _instance.price_tick_decimals = price_tick_decimals
+        _instance.qty_tick_decimals = qty_tick_decimals
+        _instance.min_order_qty = min_order_qty
+        _instance.max_order_qty = max_order_qty
+        _instance.maker_fee = maker_fee
+        _instance.taker_fee = taker_fee
+        _instance.def_leverage = def_leverage
+        _instance.max_leverage = max_leverage
+        _instance.enabled = enabled
+        _instance.max_position_size = max_position_size
+        _instance.max_open_orders = max_open_orders
+        _instance.price_cap_ratio = price_cap_ratio
+        _instance.price_floor_ratio = price_floor_ratio
+        _instance.depth_ticks = depth_ticks
+        _instance.status = status
+        _instance.created_at = created_at
+        _instance.updated_at = updated_at
 
         _instance.additional_properties = d
         return _instance

@@ -9,7 +9,7 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_decimal, parse_nullable_decimal
+from ..types import UNSET, Unset, decimal_hit, parse_decimal, parse_nullable_decimal
 
 T = TypeVar("T", bound="SymbolMarket")
 
@@ -164,28 +164,37 @@ class SymbolMarket:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        symbol = d.pop("symbol")
+        _pop = d.pop
+        symbol = _pop("symbol")
 
-        index_price = parse_decimal(d.pop("index_price"))
+        index_price = (
+            _d
+            if (_s := _pop("index_price")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        mark_price = parse_decimal(d.pop("mark_price"))
+        mark_price = (
+            _d
+            if (_s := _pop("mark_price")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
 
-        time = datetime.datetime.fromisoformat(d.pop("time"))
+        time = datetime.datetime.fromisoformat(_pop("time"))
 
-        base = d.pop("base", UNSET)
+        base = _pop("base", UNSET)
 
-        quote = d.pop("quote", UNSET)
+        quote = _pop("quote", UNSET)
 
-        _last_price = d.pop("last_price", UNSET)
+        _last_price = _pop("last_price", UNSET)
         last_price: Decimal | None | Unset
-        if isinstance(_last_price, Unset):
+        if _last_price is UNSET:
             last_price = UNSET
         else:
             last_price = parse_nullable_decimal(_last_price)
 
-        _mid_price = d.pop("mid_price", UNSET)
+        _mid_price = _pop("mid_price", UNSET)
         mid_price: Decimal | None | Unset
-        if isinstance(_mid_price, Unset):
+        if _mid_price is UNSET:
             mid_price = UNSET
         else:
             mid_price = parse_nullable_decimal(_mid_price)
@@ -201,7 +210,11 @@ class SymbolMarket:
                 spread_type_0 = []
                 _spread_type_0 = data
                 for spread_type_0_item_data in _spread_type_0:
-                    spread_type_0_item = parse_decimal(spread_type_0_item_data)
+                    spread_type_0_item = (
+                        _d
+                        if (_s := spread_type_0_item_data).__class__ is str and (_d := decimal_hit(_s)) is not None
+                        else parse_decimal(_s)
+                    )
 
                     spread_type_0.append(spread_type_0_item)
 
@@ -210,67 +223,87 @@ class SymbolMarket:
                 pass
             return cast(list[Decimal] | None | Unset, data)
 
-        spread = _parse_spread(d.pop("spread", UNSET))
+        spread = _parse_spread(_pop("spread", UNSET))
 
-        _high_price_24h = d.pop("high_price_24h", UNSET)
+        _high_price_24h = _pop("high_price_24h", UNSET)
         high_price_24h: Decimal | Unset
-        if isinstance(_high_price_24h, Unset):
+        if _high_price_24h is UNSET:
             high_price_24h = UNSET
         else:
-            high_price_24h = parse_decimal(_high_price_24h)
+            high_price_24h = (
+                _d
+                if (_s := _high_price_24h).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _low_price_24h = d.pop("low_price_24h", UNSET)
+        _low_price_24h = _pop("low_price_24h", UNSET)
         low_price_24h: Decimal | Unset
-        if isinstance(_low_price_24h, Unset):
+        if _low_price_24h is UNSET:
             low_price_24h = UNSET
         else:
-            low_price_24h = parse_decimal(_low_price_24h)
+            low_price_24h = (
+                _d
+                if (_s := _low_price_24h).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _volume_24h = d.pop("volume_24h", UNSET)
+        _volume_24h = _pop("volume_24h", UNSET)
         volume_24h: Decimal | Unset
-        if isinstance(_volume_24h, Unset):
+        if _volume_24h is UNSET:
             volume_24h = UNSET
         else:
-            volume_24h = parse_decimal(_volume_24h)
+            volume_24h = (
+                _d
+                if (_s := _volume_24h).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _open_interest = d.pop("open_interest", UNSET)
+        _open_interest = _pop("open_interest", UNSET)
         open_interest: Decimal | Unset
-        if isinstance(_open_interest, Unset):
+        if _open_interest is UNSET:
             open_interest = UNSET
         else:
-            open_interest = parse_decimal(_open_interest)
+            open_interest = (
+                _d
+                if (_s := _open_interest).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _funding_rate = d.pop("funding_rate", UNSET)
+        _funding_rate = _pop("funding_rate", UNSET)
         funding_rate: Decimal | Unset
-        if isinstance(_funding_rate, Unset):
+        if _funding_rate is UNSET:
             funding_rate = UNSET
         else:
-            funding_rate = parse_decimal(_funding_rate)
+            funding_rate = (
+                _d
+                if (_s := _funding_rate).__class__ is str and (_d := decimal_hit(_s)) is not None
+                else parse_decimal(_s)
+            )
 
-        _next_funding_time = d.pop("next_funding_time", UNSET)
+        _next_funding_time = _pop("next_funding_time", UNSET)
         next_funding_time: datetime.datetime | Unset
-        if isinstance(_next_funding_time, Unset):
+        if _next_funding_time is UNSET:
             next_funding_time = UNSET
         else:
             next_funding_time = datetime.datetime.fromisoformat(_next_funding_time)
 
-        _instance = cls(
-            symbol=symbol,
-            index_price=index_price,
-            mark_price=mark_price,
-            time=time,
-            base=base,
-            quote=quote,
-            last_price=last_price,
-            mid_price=mid_price,
-            spread=spread,
-            high_price_24h=high_price_24h,
-            low_price_24h=low_price_24h,
-            volume_24h=volume_24h,
-            open_interest=open_interest,
-            funding_rate=funding_rate,
-            next_funding_time=next_funding_time,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.symbol = symbol
+        _instance.index_price = index_price
+        _instance.mark_price = mark_price
+        _instance.time = time
+        _instance.base = base
+        _instance.quote = quote
+        _instance.last_price = last_price
+        _instance.mid_price = mid_price
+        _instance.spread = spread
+        _instance.high_price_24h = high_price_24h
+        _instance.low_price_24h = low_price_24h
+        _instance.volume_24h = volume_24h
+        _instance.open_interest = open_interest
+        _instance.funding_rate = funding_rate
+        _instance.next_funding_time = next_funding_time
 
         _instance.additional_properties = d
         return _instance

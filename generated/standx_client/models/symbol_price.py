@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, parse_decimal, parse_nullable_decimal
+from ..types import UNSET, Unset, decimal_hit, parse_decimal, parse_nullable_decimal
 
 T = TypeVar("T", bound="SymbolPrice")
 
@@ -93,38 +93,47 @@ class SymbolPrice:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        symbol = d.pop("symbol")
+        _pop = d.pop
+        symbol = _pop("symbol")
 
-        index_price = parse_decimal(d.pop("index_price"))
-
-        mark_price = parse_decimal(d.pop("mark_price"))
-
-        last_price = parse_nullable_decimal(d.pop("last_price"))
-
-        mid_price = parse_nullable_decimal(d.pop("mid_price"))
-
-        spread_ask = parse_nullable_decimal(d.pop("spread_ask"))
-
-        spread_bid = parse_nullable_decimal(d.pop("spread_bid"))
-
-        time = datetime.datetime.fromisoformat(d.pop("time"))
-
-        base = d.pop("base", UNSET)
-
-        quote = d.pop("quote", UNSET)
-
-        _instance = cls(
-            symbol=symbol,
-            index_price=index_price,
-            mark_price=mark_price,
-            last_price=last_price,
-            mid_price=mid_price,
-            spread_ask=spread_ask,
-            spread_bid=spread_bid,
-            time=time,
-            base=base,
-            quote=quote,
+        index_price = (
+            _d
+            if (_s := _pop("index_price")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
         )
+
+        mark_price = (
+            _d
+            if (_s := _pop("mark_price")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
+        )
+
+        last_price = parse_nullable_decimal(_pop("last_price"))
+
+        mid_price = parse_nullable_decimal(_pop("mid_price"))
+
+        spread_ask = parse_nullable_decimal(_pop("spread_ask"))
+
+        spread_bid = parse_nullable_decimal(_pop("spread_bid"))
+
+        time = datetime.datetime.fromisoformat(_pop("time"))
+
+        base = _pop("base", UNSET)
+
+        quote = _pop("quote", UNSET)
+
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.symbol = symbol
+        _instance.index_price = index_price
+        _instance.mark_price = mark_price
+        _instance.last_price = last_price
+        _instance.mid_price = mid_price
+        _instance.spread_ask = spread_ask
+        _instance.spread_bid = spread_bid
+        _instance.time = time
+        _instance.base = base
+        _instance.quote = quote
 
         _instance.additional_properties = d
         return _instance

@@ -10,9 +10,12 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.side import Side
-from ..types import UNSET, Unset, parse_decimal
+from ..types import UNSET, Unset, decimal_hit, parse_decimal
 
 T = TypeVar("T", bound="Trade")
+
+_side_members: dict[str, Side] = Side._value2member_map_  # type: ignore[assignment]
+_parse_side = Side.parse
 
 
 @_attrs_define
@@ -124,67 +127,72 @@ class Trade:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        id = d.pop("id")
+        _pop = d.pop
+        id = _pop("id")
 
-        order_id = d.pop("order_id")
+        order_id = _pop("order_id")
 
-        symbol = d.pop("symbol")
+        symbol = _pop("symbol")
 
-        side = Side.parse(d.pop("side"))
+        side = _side_members.get(_s := _pop("side")) or _parse_side(_s)
 
-        price = parse_decimal(d.pop("price"))
+        price = (
+            _d if (_s := _pop("price")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+        )
 
-        qty = parse_decimal(d.pop("qty"))
+        qty = _d if (_s := _pop("qty")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
 
-        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+        created_at = datetime.datetime.fromisoformat(_pop("created_at"))
 
-        _value = d.pop("value", UNSET)
+        _value = _pop("value", UNSET)
         value: Decimal | Unset
-        if isinstance(_value, Unset):
+        if _value is UNSET:
             value = UNSET
         else:
-            value = parse_decimal(_value)
+            value = _d if (_s := _value).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
 
-        _fee_qty = d.pop("fee_qty", UNSET)
+        _fee_qty = _pop("fee_qty", UNSET)
         fee_qty: Decimal | Unset
-        if isinstance(_fee_qty, Unset):
+        if _fee_qty is UNSET:
             fee_qty = UNSET
         else:
-            fee_qty = parse_decimal(_fee_qty)
+            fee_qty = (
+                _d if (_s := _fee_qty).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+            )
 
-        fee_asset = d.pop("fee_asset", UNSET)
+        fee_asset = _pop("fee_asset", UNSET)
 
-        _pnl = d.pop("pnl", UNSET)
+        _pnl = _pop("pnl", UNSET)
         pnl: Decimal | Unset
-        if isinstance(_pnl, Unset):
+        if _pnl is UNSET:
             pnl = UNSET
         else:
-            pnl = parse_decimal(_pnl)
+            pnl = _d if (_s := _pnl).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
 
-        user = d.pop("user", UNSET)
+        user = _pop("user", UNSET)
 
-        _updated_at = d.pop("updated_at", UNSET)
+        _updated_at = _pop("updated_at", UNSET)
         updated_at: datetime.datetime | Unset
-        if isinstance(_updated_at, Unset):
+        if _updated_at is UNSET:
             updated_at = UNSET
         else:
             updated_at = datetime.datetime.fromisoformat(_updated_at)
 
-        _instance = cls(
-            id=id,
-            order_id=order_id,
-            symbol=symbol,
-            side=side,
-            price=price,
-            qty=qty,
-            created_at=created_at,
-            value=value,
-            fee_qty=fee_qty,
-            fee_asset=fee_asset,
-            pnl=pnl,
-            user=user,
-            updated_at=updated_at,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.id = id
+        _instance.order_id = order_id
+        _instance.symbol = symbol
+        _instance.side = side
+        _instance.price = price
+        _instance.qty = qty
+        _instance.created_at = created_at
+        _instance.value = value
+        _instance.fee_qty = fee_qty
+        _instance.fee_asset = fee_asset
+        _instance.pnl = pnl
+        _instance.user = user
+        _instance.updated_at = updated_at
 
         _instance.additional_properties = d
         return _instance

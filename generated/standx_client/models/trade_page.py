@@ -72,28 +72,29 @@ class TradePage:
         from ..models.trade import Trade  # noqa: PLC0415
 
         d = dict(src_dict)
+        _pop = d.pop
         result = []
-        _result = d.pop("result")
+        _result = _pop("result")
         for result_item_data in _result:
             result_item = Trade.from_dict(result_item_data)
 
             result.append(result_item)
 
-        page_size = d.pop("page_size", UNSET)
+        page_size = _pop("page_size", UNSET)
 
-        total = d.pop("total", UNSET)
+        total = _pop("total", UNSET)
 
-        code = d.pop("code", UNSET)
+        code = _pop("code", UNSET)
 
-        message = d.pop("message", UNSET)
+        message = _pop("message", UNSET)
 
-        _instance = cls(
-            result=result,
-            page_size=page_size,
-            total=total,
-            code=code,
-            message=message,
-        )
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.result = result
+        _instance.page_size = page_size
+        _instance.total = total
+        _instance.code = code
+        _instance.message = message
 
         _instance.additional_properties = d
         return _instance

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
-from ..types import parse_decimal
+from ..types import decimal_hit, parse_decimal
 
 T = TypeVar("T", bound="TransferMarginRequest")
 
@@ -42,13 +42,18 @@ class TransferMarginRequest:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        symbol = d.pop("symbol")
+        _pop = d.pop
+        symbol = _pop("symbol")
 
-        amount_in = parse_decimal(d.pop("amount_in"))
-
-        _instance = cls(
-            symbol=symbol,
-            amount_in=amount_in,
+        amount_in = (
+            _d
+            if (_s := _pop("amount_in")).__class__ is str and (_d := decimal_hit(_s)) is not None
+            else parse_decimal(_s)
         )
+
+        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
+        _instance = object.__new__(cls)
+        _instance.symbol = symbol
+        _instance.amount_in = amount_in
 
         return _instance
