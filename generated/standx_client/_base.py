@@ -45,7 +45,7 @@ from .exceptions import (
     ValidationError,
     error_class,
 )
-from .retry import CreditBucket, RateLimit, RetryPolicy
+from .retry import NO_RETRY, CreditBucket, RateLimit, RetryPolicy
 from .signing import SigningKey, signature_headers
 
 if TYPE_CHECKING:
@@ -75,6 +75,9 @@ class _Prepared(NamedTuple):
     body: dict[str, object] | None
     extensions: dict[str, Any]
 
+
+# One encoder for every body: json.dumps with arguments builds a new JSONEncoder on each call.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 _USER_AGENT = "standx-client-python"
 
@@ -259,7 +262,7 @@ class _ClientCore:
                 headers.append((name, default))
         headers += fixed
         # Serialized once: these exact bytes are signed and sent.
-        content = None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        content = None if body is None else _COMPACT_JSON(body).encode()
         if timeout is None:
             extensions = {"timeout": self._timeout_ext}
         else:
@@ -283,7 +286,7 @@ class _ClientCore:
     def _policy(self, op: Operation) -> RetryPolicy:
         if op.method == "GET" or (op.idempotent and self._retry.retry_writes):
             return self._retry
-        return RetryPolicy(attempts=1)
+        return NO_RETRY
 
     def _wait_for_credits(self, op: Operation) -> float:
         """Seconds to wait so the account's credit bucket is not exceeded (authenticated calls only)."""

@@ -7,14 +7,14 @@ incremented, so ids from one process sort in creation order.
 
 from __future__ import annotations
 
-import base64
 import os
 import threading
 import time
 
-# RFC 4648 base32 -> Crockford's alphabet. 160 bits encode to 32 characters, 5 bits each from the top, so
-# the last 26 characters of a 20-byte big-endian encoding are exactly the ULID's 130 bits.
-_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# Every 10-bit value as its two Crockford characters: 26 characters are 13 table lookups (base64.b32encode
+# is pure Python and costs 3 us; this is 0.7 us).
+_PAIRS = [high + low for high in _CROCKFORD for low in _CROCKFORD]
 _lock = threading.Lock()
 _last_ms = -1
 _last_random = 0
@@ -31,4 +31,26 @@ def new_client_order_id() -> str:
             _last_random = int.from_bytes(os.urandom(10), "big")
         _last_ms = now
         value = (now << 80) | _last_random
-    return base64.b32encode(value.to_bytes(20, "big")).decode("ascii")[6:].translate(_CROCKFORD)
+    return encode_ulid(value)
+
+
+def encode_ulid(value: int) -> str:
+    """A 128-bit value as 26 Crockford base32 characters, most significant first (130 bits, top 2 zero)."""
+    p = _PAIRS
+    return "".join(
+        [
+            p[value >> 120 & 1023],
+            p[value >> 110 & 1023],
+            p[value >> 100 & 1023],
+            p[value >> 90 & 1023],
+            p[value >> 80 & 1023],
+            p[value >> 70 & 1023],
+            p[value >> 60 & 1023],
+            p[value >> 50 & 1023],
+            p[value >> 40 & 1023],
+            p[value >> 30 & 1023],
+            p[value >> 20 & 1023],
+            p[value >> 10 & 1023],
+            p[value & 1023],
+        ]
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import re
 import threading
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from standx_client import (
     TransportError,
     ValidationError,
 )
-from standx_client._ids import new_client_order_id
+from standx_client._ids import encode_ulid, new_client_order_id
 from standx_client.exceptions import OrderStatusUnknownError
 from standx_client.retry import CreditBucket, RateLimit, RetryPolicy
 
@@ -176,6 +177,20 @@ def test_client_order_ids_are_unique_time_ordered_and_match_the_spec() -> None:
     assert len(set(ids)) == 2000
     assert ids == sorted(ids)
     assert all(len(i) == 26 and pattern.fullmatch(i) for i in ids)
+
+
+def test_ulid_encoding_known_answers_and_an_independent_encoder() -> None:
+    # From the ULID specification: the largest ULID, and encodeTime(1469918176385) == "01ARYZ6S41".
+    assert encode_ulid(0) == "0" * 26
+    assert encode_ulid(2**128 - 1) == "7" + "Z" * 25
+    assert encode_ulid(1469918176385 << 80)[:10] == "01ARYZ6S41"
+    # RFC 4648 base32 of the 20-byte big-endian value, mapped to Crockford's alphabet: the last 26 characters.
+    crockford = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+    rng = random.Random(7)
+    for _ in range(500):
+        value = rng.getrandbits(128)
+        expected = base64.b32encode(value.to_bytes(20, "big")).decode()[6:].translate(crockford)
+        assert encode_ulid(value) == expected
 
 
 def test_price_rules_follow_the_order_type() -> None:
