@@ -158,6 +158,7 @@ class Spec:
                 params: list[dict[str, Any]] = []
                 for p in [self.resolve(p) for p in item.get("parameters", []) + op.get("parameters", [])]:
                     params.append(self._param(p["name"], p["in"], p.get("required", False), p["schema"]))
+                    params[-1]["doc"] = p.get("description")  # a parameter's own text, not its schema's
                 one_of = [list(op.get("x-standx-require-one-of", []))] if "x-standx-require-one-of" in op else []
                 conditions: list[tuple[str, str, str, Any]] = []
                 body = op.get("requestBody")
@@ -246,7 +247,12 @@ def _facade_methods(project: Any, spec: Spec) -> tuple[list[dict[str, Any]], lis
                 prop = by_py[param["py"]]
                 imports.update(prop.get_imports(prefix=".") | prop.get_lazy_imports(prefix="."))
                 args.append(
-                    {"py": param["py"], "type": _arg_type(prop), "required": param["required"], "doc": prop.description}
+                    {
+                        "py": param["py"],
+                        "type": _arg_type(prop),
+                        "required": param["required"],
+                        "doc": prop.description or param.get("doc"),
+                    }
                 )
             args.sort(key=lambda a: not a["required"])  # keyword-only, required first for readability
             ok = next(r for r in endpoint.responses.patterns if r.status_code.pattern == "200")

@@ -122,8 +122,8 @@ class StandX(SyncClientBase):
             qty: Strictly positive decimal number sent as a JSON string in plain notation, for example "0.1". Zero and negative values are rejected. Used for request prices and quantities.
             time_in_force: Time in force: `gtc` good til canceled, `ioc` immediate or cancel, `alo` add liquidity only (post-only; may be rejected asynchronously with "alo order rejected").
             reduce_only: Only reduce the position if true. The maximum quantity is the position quantity minus the quantity of all other pending reduce-only orders (TP/SL orders included).
-            x_session_id:
-            x_impersonate:
+            x_session_id: Session id of the caller's order response stream (`wss://perps.standx.com/ws-api/v1`). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             price: Strictly positive decimal number sent as a JSON string in plain notation, for example "0.1". Zero and negative values are rejected. Used for request prices and quantities.
             cl_ord_id: Client order id: 1 to 64 printable ASCII characters without spaces. The server generates a ULID such as "01K2BK4ZKQE0C308SRD39P8N9Z" when the client sends none.
             margin_mode: Margin mode of a position.
@@ -179,8 +179,8 @@ class StandX(SyncClientBase):
 
 
         Args:
-            x_session_id:
-            x_impersonate:
+            x_session_id: Session id of the caller's order response stream (`wss://perps.standx.com/ws-api/v1`). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             order_id: Exchange order id to cancel.
             cl_ord_id: Client order id: 1 to 64 printable ASCII characters without spaces. The server generates a ULID such as "01K2BK4ZKQE0C308SRD39P8N9Z" when the client sends none.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -222,7 +222,7 @@ class StandX(SyncClientBase):
 
 
         Args:
-            x_impersonate:
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             order_id_list: Exchange order ids to cancel.
             cl_ord_id_list: Client order ids to cancel.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -255,7 +255,7 @@ class StandX(SyncClientBase):
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             leverage: New leverage. The symbol's `max_leverage` (query_symbol_info) is the real upper bound.
-            x_impersonate:
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -286,7 +286,7 @@ class StandX(SyncClientBase):
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             margin_mode: Margin mode of a position.
-            x_impersonate:
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -319,7 +319,7 @@ class StandX(SyncClientBase):
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             amount_in: Decimal number sent as a JSON string in plain notation (no exponent, no sign other than a leading minus), for example "1000.0". Used in requests.
-            x_impersonate:
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -354,9 +354,9 @@ class StandX(SyncClientBase):
 
 
         Args:
-            order_id:
+            order_id: Exchange order id to query. At least one of `order_id` or `cl_ord_id` is required.
             cl_ord_id: Client order id: 1 to 64 printable ASCII characters without spaces. The server generates a ULID such as "01K2BK4ZKQE0C308SRD39P8N9Z" when the client sends none.
-            x_impersonate:
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -395,11 +395,11 @@ class StandX(SyncClientBase):
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             status: Order status. The Reference page lists `open`, `canceled` (US spelling), `filled`, `rejected` and `untriggered`; `new` is not in that list but appears in the query_orders and query_open_orders examples, so it is accepted here too. Clients keep unknown values received in responses.
             order_type: Order type.
-            start:
-            end:
-            last_id:
-            limit:
-            x_impersonate:
+            start: Start of the time range (ISO 8601).
+            end: End of the time range (ISO 8601).
+            last_id: Pagination cursor, the id of the last order of the previous page.
+            limit: Maximum number of orders to return (1 to 500). The server uses 100 when it is omitted.
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -434,8 +434,8 @@ class StandX(SyncClientBase):
 
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            limit:
-            x_impersonate:
+            limit: Maximum number of orders to return (1 to 1200). The server uses 500 when it is omitted.
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -471,12 +471,12 @@ class StandX(SyncClientBase):
 
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            last_id:
+            last_id: Pagination cursor, the id of the last trade of the previous page.
             side: Order side.
-            start:
-            end:
-            limit:
-            x_impersonate:
+            start: Start of the time range (ISO 8601).
+            end: End of the time range (ISO 8601).
+            limit: Maximum number of trades to return (1 to 500). The server uses 100 when it is omitted.
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -515,11 +515,11 @@ class StandX(SyncClientBase):
 
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            start:
-            end:
-            last_id:
-            limit:
-            x_impersonate:
+            start: Start of the time range (ISO 8601).
+            end: End of the time range (ISO 8601).
+            last_id: Pagination cursor, the id of the last funding transaction of the previous page.
+            limit: Maximum number of records to return. The docs state neither a default nor a maximum.
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -551,7 +551,7 @@ class StandX(SyncClientBase):
 
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            x_impersonate:
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -581,7 +581,7 @@ class StandX(SyncClientBase):
 
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            x_impersonate:
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -607,7 +607,7 @@ class StandX(SyncClientBase):
 
 
         Args:
-            x_impersonate:
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -787,8 +787,8 @@ class StandX(SyncClientBase):
 
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            start_time:
-            end_time:
+            start_time: Start of the time range, Unix epoch milliseconds.
+            end_time: End of the time range, Unix epoch milliseconds.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -839,10 +839,10 @@ class StandX(SyncClientBase):
 
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            from_:
-            to:
+            from_: Start of the range, Unix epoch seconds.
+            to: End of the range, Unix epoch seconds.
             resolution: Kline resolution: `1T` one tick, `3S` 3 seconds, `1` 1 minute, `5` 5 minutes, `15` 15 minutes, `60` 1 hour, `1D` 1 day, `1W` 1 week, `1M` 1 month.
-            count_back:
+            count_back: Number of bars to load, counting back from `to`.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1059,8 +1059,8 @@ class AsyncStandX(AsyncClientBase):
             qty: Strictly positive decimal number sent as a JSON string in plain notation, for example "0.1". Zero and negative values are rejected. Used for request prices and quantities.
             time_in_force: Time in force: `gtc` good til canceled, `ioc` immediate or cancel, `alo` add liquidity only (post-only; may be rejected asynchronously with "alo order rejected").
             reduce_only: Only reduce the position if true. The maximum quantity is the position quantity minus the quantity of all other pending reduce-only orders (TP/SL orders included).
-            x_session_id:
-            x_impersonate:
+            x_session_id: Session id of the caller's order response stream (`wss://perps.standx.com/ws-api/v1`). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             price: Strictly positive decimal number sent as a JSON string in plain notation, for example "0.1". Zero and negative values are rejected. Used for request prices and quantities.
             cl_ord_id: Client order id: 1 to 64 printable ASCII characters without spaces. The server generates a ULID such as "01K2BK4ZKQE0C308SRD39P8N9Z" when the client sends none.
             margin_mode: Margin mode of a position.
@@ -1116,8 +1116,8 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            x_session_id:
-            x_impersonate:
+            x_session_id: Session id of the caller's order response stream (`wss://perps.standx.com/ws-api/v1`). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             order_id: Exchange order id to cancel.
             cl_ord_id: Client order id: 1 to 64 printable ASCII characters without spaces. The server generates a ULID such as "01K2BK4ZKQE0C308SRD39P8N9Z" when the client sends none.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -1159,7 +1159,7 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            x_impersonate:
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             order_id_list: Exchange order ids to cancel.
             cl_ord_id_list: Client order ids to cancel.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -1192,7 +1192,7 @@ class AsyncStandX(AsyncClientBase):
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             leverage: New leverage. The symbol's `max_leverage` (query_symbol_info) is the real upper bound.
-            x_impersonate:
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1223,7 +1223,7 @@ class AsyncStandX(AsyncClientBase):
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             margin_mode: Margin mode of a position.
-            x_impersonate:
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1256,7 +1256,7 @@ class AsyncStandX(AsyncClientBase):
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             amount_in: Decimal number sent as a JSON string in plain notation (no exponent, no sign other than a leading minus), for example "1000.0". Used in requests.
-            x_impersonate:
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1291,9 +1291,9 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            order_id:
+            order_id: Exchange order id to query. At least one of `order_id` or `cl_ord_id` is required.
             cl_ord_id: Client order id: 1 to 64 printable ASCII characters without spaces. The server generates a ULID such as "01K2BK4ZKQE0C308SRD39P8N9Z" when the client sends none.
-            x_impersonate:
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1332,11 +1332,11 @@ class AsyncStandX(AsyncClientBase):
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
             status: Order status. The Reference page lists `open`, `canceled` (US spelling), `filled`, `rejected` and `untriggered`; `new` is not in that list but appears in the query_orders and query_open_orders examples, so it is accepted here too. Clients keep unknown values received in responses.
             order_type: Order type.
-            start:
-            end:
-            last_id:
-            limit:
-            x_impersonate:
+            start: Start of the time range (ISO 8601).
+            end: End of the time range (ISO 8601).
+            last_id: Pagination cursor, the id of the last order of the previous page.
+            limit: Maximum number of orders to return (1 to 500). The server uses 100 when it is omitted.
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1371,8 +1371,8 @@ class AsyncStandX(AsyncClientBase):
 
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            limit:
-            x_impersonate:
+            limit: Maximum number of orders to return (1 to 1200). The server uses 500 when it is omitted.
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1408,12 +1408,12 @@ class AsyncStandX(AsyncClientBase):
 
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            last_id:
+            last_id: Pagination cursor, the id of the last trade of the previous page.
             side: Order side.
-            start:
-            end:
-            limit:
-            x_impersonate:
+            start: Start of the time range (ISO 8601).
+            end: End of the time range (ISO 8601).
+            limit: Maximum number of trades to return (1 to 500). The server uses 100 when it is omitted.
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1452,11 +1452,11 @@ class AsyncStandX(AsyncClientBase):
 
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            start:
-            end:
-            last_id:
-            limit:
-            x_impersonate:
+            start: Start of the time range (ISO 8601).
+            end: End of the time range (ISO 8601).
+            last_id: Pagination cursor, the id of the last funding transaction of the previous page.
+            limit: Maximum number of records to return. The docs state neither a default nor a maximum.
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1488,7 +1488,7 @@ class AsyncStandX(AsyncClientBase):
 
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            x_impersonate:
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1518,7 +1518,7 @@ class AsyncStandX(AsyncClientBase):
 
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            x_impersonate:
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1544,7 +1544,7 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            x_impersonate:
+            x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1724,8 +1724,8 @@ class AsyncStandX(AsyncClientBase):
 
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            start_time:
-            end_time:
+            start_time: Start of the time range, Unix epoch milliseconds.
+            end_time: End of the time range, Unix epoch milliseconds.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1776,10 +1776,10 @@ class AsyncStandX(AsyncClientBase):
 
         Args:
             symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            from_:
-            to:
+            from_: Start of the range, Unix epoch seconds.
+            to: End of the range, Unix epoch seconds.
             resolution: Kline resolution: `1T` one tick, `3S` 3 seconds, `1` 1 minute, `5` 5 minutes, `15` 15 minutes, `60` 1 hour, `1D` 1 day, `1W` 1 week, `1M` 1 month.
-            count_back:
+            count_back: Number of bars to load, counting back from `to`.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 

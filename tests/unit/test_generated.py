@@ -99,3 +99,24 @@ def test_secret_fields_stay_out_of_repr() -> None:
     assert answer.token == token
     assert token not in repr(answer) and "0xabc" in repr(answer)
     assert answer.to_dict()["token"] == token
+
+
+def test_every_facade_argument_is_documented() -> None:
+    """Each keyword of each facade method has its text from the spec (parameter or schema description)."""
+    import inspect
+
+    undocumented = []
+    checked = 0
+    for name, method in inspect.getmembers(standx_client.StandX, inspect.isfunction):
+        if name.startswith("_") or "Args:" not in (method.__doc__ or ""):
+            continue
+        checked += 1
+        args_doc = method.__doc__.split("Args:", 1)[1]
+        for param in inspect.signature(method).parameters:
+            if param == "self":
+                continue
+            line = next((ln.strip() for ln in args_doc.splitlines() if ln.strip().startswith(f"{param}:")), "")
+            if len(line) <= len(param) + 2:
+                undocumented.append(f"{name}({param})")
+    assert checked >= 25
+    assert undocumented == []
