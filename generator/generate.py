@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -280,6 +281,9 @@ def _patch_project(spec: Spec) -> None:
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
+        # The stock templates stay reachable as "stock/...", so an override can wrap one instead of copying it.
+        stock = jinja2.PrefixLoader({"stock": jinja2.PackageLoader("openapi_python_client")})
+        self.env.loader = jinja2.ChoiceLoader([self.env.loader, stock])
         self.env.globals.update(
             spec_sha256=spec.sha256,
             spec_version=spec.doc["info"]["version"],

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from standx_client import types as generated_types
 from standx_client.api.account import query_open_orders
-from standx_client.models import Order, OrderStatus, OrderType, Side, TimeInForce
+from standx_client.models import Order, OrderPage, OrderStatus, OrderType, Side, TimeInForce
 
 from tests.conftest import DOC_EXAMPLES
 
@@ -125,3 +125,25 @@ def test_a_typed_page_from_wire_bytes() -> None:
     assert [o.price for o in parsed.result][-1] == Decimal("121900.5")
     assert parsed.result[-1].qty == Decimal("0.002")
     assert all(isinstance(o.side, Side) for o in parsed.result)
+
+
+def test_from_dict_leaves_nested_dicts_alone() -> None:
+    """Only the client's own decode is taken apart in place (_owned); a caller's page is copied at every level."""
+    page = json.loads(json.dumps(DOC_EXAMPLES["query_open_orders"]["response"]))
+    page["result"][0]["new_field"] = 1
+    before = copy.deepcopy(page)
+    parsed = OrderPage.from_dict(page)
+    assert page == before
+    assert parsed.result[0].additional_properties == {"new_field": 1}
+    again = OrderPage.from_dict(page)  # the same dict parses twice: nothing was consumed
+    assert again == parsed
+
+
+def test_parse_success_takes_a_fresh_decode_apart_and_keeps_every_field() -> None:
+    page = json.loads(json.dumps(DOC_EXAMPLES["query_open_orders"]["response"]))
+    page["result"][0]["new_field"] = {"nested": True}
+    expected = OrderPage.from_dict(copy.deepcopy(page))
+    parsed = query_open_orders.parse_success(page)
+    assert parsed == expected
+    assert parsed.result[0]["new_field"] == {"nested": True}
+    assert parsed.result[0].to_dict() == expected.result[0].to_dict()

@@ -29,6 +29,7 @@ class Certs:
         keys = []
         for keys_item_data in self.keys:
             keys_item = keys_item_data.to_dict()
+
             keys.append(keys_item)
 
         field_dict: dict[str, Any] = {}
@@ -42,15 +43,17 @@ class Certs:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
         from ..models.jwk import Jwk  # noqa: PLC0415
 
-        d = dict(src_dict)
+        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
+        # anything else is copied first, so a caller's dict is never changed.
+        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
         _pop = d.pop
         keys = []
         _keys = _pop("keys")
         for keys_item_data in _keys:
-            keys_item = Jwk.from_dict(keys_item_data)
+            keys_item = Jwk.from_dict(keys_item_data, _owned=_owned)
 
             keys.append(keys_item)
 

@@ -31,6 +31,7 @@ class MarketOverview:
         symbols = []
         for symbols_item_data in self.symbols:
             symbols_item = symbols_item_data.to_dict()
+
             symbols.append(symbols_item)
 
         field_dict: dict[str, Any] = {}
@@ -45,18 +46,20 @@ class MarketOverview:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
         from ..models.market_overview_summary import MarketOverviewSummary  # noqa: PLC0415
         from ..models.market_overview_symbol import MarketOverviewSymbol  # noqa: PLC0415
 
-        d = dict(src_dict)
+        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
+        # anything else is copied first, so a caller's dict is never changed.
+        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
         _pop = d.pop
-        summary = MarketOverviewSummary.from_dict(_pop("summary"))
+        summary = MarketOverviewSummary.from_dict(_pop("summary"), _owned=_owned)
 
         symbols = []
         _symbols = _pop("symbols")
         for symbols_item_data in _symbols:
-            symbols_item = MarketOverviewSymbol.from_dict(symbols_item_data)
+            symbols_item = MarketOverviewSymbol.from_dict(symbols_item_data, _owned=_owned)
 
             symbols.append(symbols_item)
 

@@ -39,6 +39,7 @@ class OrderPage:
         result = []
         for result_item_data in self.result:
             result_item = result_item_data.to_dict()
+
             result.append(result_item)
 
         page_size = self.page_size
@@ -68,15 +69,17 @@ class OrderPage:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
         from ..models.order import Order  # noqa: PLC0415
 
-        d = dict(src_dict)
+        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
+        # anything else is copied first, so a caller's dict is never changed.
+        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
         _pop = d.pop
         result = []
         _result = _pop("result")
         for result_item_data in _result:
-            result_item = Order.from_dict(result_item_data)
+            result_item = Order.from_dict(result_item_data, _owned=_owned)
 
             result.append(result_item)
 

@@ -224,8 +224,10 @@ class Position:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        d = dict(src_dict)
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
+        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
+        # anything else is copied first, so a caller's dict is never changed.
+        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
         _pop = d.pop
         id = _pop("id")
 

@@ -30,38 +30,39 @@ def _get_kwargs(
 
 
 def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Balance | Error | None:
+    _owned = True  # each body below is decoded for this call alone: its dicts become the models, uncopied
     if response.status_code == 200:
-        response_200 = Balance.from_dict(_decode_json(response))
+        response_200 = Balance.from_dict(_decode_json(response), _owned=_owned)
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(_decode_json(response))
+        response_400 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(_decode_json(response))
+        response_401 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(_decode_json(response))
+        response_403 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(_decode_json(response))
+        response_404 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(_decode_json(response))
+        response_429 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_429
 
     if response.status_code == 500:
-        response_500 = Error.from_dict(_decode_json(response))
+        response_500 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_500
 
@@ -72,8 +73,12 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
 def parse_success(data: Any) -> Balance:
-    """The typed result of a 200 answer, from its decoded body (JSON decoded with Decimal, or text)."""
-    response_200 = Balance.from_dict(data)
+    """The typed result of a 200 answer, from its decoded body (JSON decoded with Decimal, or text).
+
+    `data` is consumed: its dicts are taken apart into the models instead of copied. Pass a fresh decode.
+    """
+    _owned = True
+    response_200 = Balance.from_dict(data, _owned=_owned)
 
     return response_200
 

@@ -22,27 +22,28 @@ def _get_kwargs() -> dict[str, Any]:
 
 
 def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Error | int | None:
+    _owned = True  # each body below is decoded for this call alone: its dicts become the models, uncopied
     if response.status_code == 200:
         response_200 = cast(int, _decode_json(response))
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(_decode_json(response))
+        response_400 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_400
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(_decode_json(response))
+        response_404 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(_decode_json(response))
+        response_429 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_429
 
     if response.status_code == 500:
-        response_500 = Error.from_dict(_decode_json(response))
+        response_500 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_500
 
@@ -53,7 +54,10 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
 def parse_success(data: Any) -> int:
-    """The typed result of a 200 answer, from its decoded body (JSON decoded with Decimal, or text)."""
+    """The typed result of a 200 answer, from its decoded body (JSON decoded with Decimal, or text).
+
+    `data` is consumed: its dicts are taken apart into the models instead of copied. Pass a fresh decode.
+    """
     if not isinstance(data, int) or isinstance(data, bool):
         raise TypeError(f"expected int, got {type(data).__name__}")
     response_200 = data

@@ -41,33 +41,34 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> Error | list[FundingRate] | None:
+    _owned = True  # each body below is decoded for this call alone: its dicts become the models, uncopied
     if response.status_code == 200:
         response_200 = []
         _response_200 = _decode_json(response)
         for response_200_item_data in _response_200:
-            response_200_item = FundingRate.from_dict(response_200_item_data)
+            response_200_item = FundingRate.from_dict(response_200_item_data, _owned=_owned)
 
             response_200.append(response_200_item)
 
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(_decode_json(response))
+        response_400 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_400
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(_decode_json(response))
+        response_404 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(_decode_json(response))
+        response_429 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_429
 
     if response.status_code == 500:
-        response_500 = Error.from_dict(_decode_json(response))
+        response_500 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_500
 
@@ -78,11 +79,15 @@ def _parse_response(
 
 
 def parse_success(data: Any) -> list[FundingRate]:
-    """The typed result of a 200 answer, from its decoded body (JSON decoded with Decimal, or text)."""
+    """The typed result of a 200 answer, from its decoded body (JSON decoded with Decimal, or text).
+
+    `data` is consumed: its dicts are taken apart into the models instead of copied. Pass a fresh decode.
+    """
+    _owned = True
     response_200 = []
     _response_200 = data
     for response_200_item_data in _response_200:
-        response_200_item = FundingRate.from_dict(response_200_item_data)
+        response_200_item = FundingRate.from_dict(response_200_item_data, _owned=_owned)
 
         response_200.append(response_200_item)
 

@@ -38,9 +38,11 @@ def _get_kwargs(
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
 ) -> ApiResponse | list[int] | Error | None:
+    _owned = True  # each body below is decoded for this call alone: its dicts become the models, uncopied
     if response.status_code == 200:
 
         def _parse_response_200(data: object) -> ApiResponse | list[int]:
+            _owned = False
             try:
                 if not isinstance(data, list):
                     raise TypeError()
@@ -51,7 +53,7 @@ def _parse_response(
                 pass
             if not isinstance(data, dict):
                 raise TypeError()
-            response_200_type_1 = ApiResponse.from_dict(data)
+            response_200_type_1 = ApiResponse.from_dict(data, _owned=_owned)
 
             return response_200_type_1
 
@@ -60,32 +62,32 @@ def _parse_response(
         return response_200
 
     if response.status_code == 400:
-        response_400 = Error.from_dict(_decode_json(response))
+        response_400 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_400
 
     if response.status_code == 401:
-        response_401 = Error.from_dict(_decode_json(response))
+        response_401 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_401
 
     if response.status_code == 403:
-        response_403 = Error.from_dict(_decode_json(response))
+        response_403 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_403
 
     if response.status_code == 404:
-        response_404 = Error.from_dict(_decode_json(response))
+        response_404 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_404
 
     if response.status_code == 429:
-        response_429 = Error.from_dict(_decode_json(response))
+        response_429 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_429
 
     if response.status_code == 500:
-        response_500 = Error.from_dict(_decode_json(response))
+        response_500 = Error.from_dict(_decode_json(response), _owned=_owned)
 
         return response_500
 
@@ -96,9 +98,14 @@ def _parse_response(
 
 
 def parse_success(data: Any) -> ApiResponse | list[int]:
-    """The typed result of a 200 answer, from its decoded body (JSON decoded with Decimal, or text)."""
+    """The typed result of a 200 answer, from its decoded body (JSON decoded with Decimal, or text).
+
+    `data` is consumed: its dicts are taken apart into the models instead of copied. Pass a fresh decode.
+    """
+    _owned = True
 
     def _parse_response_200(data: object) -> ApiResponse | list[int]:
+        _owned = False
         try:
             if not isinstance(data, list):
                 raise TypeError()
@@ -109,7 +116,7 @@ def parse_success(data: Any) -> ApiResponse | list[int]:
             pass
         if not isinstance(data, dict):
             raise TypeError()
-        response_200_type_1 = ApiResponse.from_dict(data)
+        response_200_type_1 = ApiResponse.from_dict(data, _owned=_owned)
 
         return response_200_type_1
 
