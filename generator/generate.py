@@ -6,6 +6,9 @@ Runs the pinned openapi-python-client with this project's extensions:
 * JSON bodies decoded with `parse_float=Decimal`, so numbers from the server stay exact;
 * files rendered from the whole spec: the operation table (`_operations.py`), the StandX facade
   (`_facade.py`) and the spec stamp (`_spec_info.py`);
+* a faster `from_dict` (templates/model.py.jinja and property_templates/): slots set without attrs'
+  keyword `__init__`, `is UNSET` checks, enum lookups bound per module, decimal strings looked up in a
+  bounded table first, and the client's own decode taken apart in place (`_owned`) instead of copied;
 
 then lays `overlays/` into the package and puts a do-not-edit banner on every file.
 Usage: python generator/generate.py [--out-root DIR] [--spec FILE]
