@@ -116,6 +116,12 @@ def test_the_decimal_table_is_bounded() -> None:
     assert generated_types.parse_decimal("7.5") == Decimal("7.5")
 
 
+@pytest.mark.parametrize("raw", ["2025-08-11 nope", "", 1754883325, None, ["2025-08-11T03:35:25Z"]])
+def test_malformed_datetime_fields_raise(raw: object) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        Order.from_dict({**ORDER, "created_at": raw})
+
+
 def test_a_typed_page_from_wire_bytes() -> None:
     """The path the client takes: bytes, json.loads with Decimal, parse_success; numbers and strings mixed."""
     page = json.loads(json.dumps(DOC_EXAMPLES["query_open_orders"]["response"]))
