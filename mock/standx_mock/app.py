@@ -9,7 +9,7 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -54,12 +54,13 @@ class RateLimiter:
     REFILL = 1000.0
     CAPACITY = 900.0
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._buckets: dict[str, tuple[float, float]] = {}
+        self._clock = clock
 
     def take(self, key: str) -> float:
         """0 when allowed, else the seconds to wait."""
-        now = time.monotonic()
+        now = self._clock()
         level, last = self._buckets.get(key, (self.CAPACITY, now))
         level = min(self.CAPACITY, level + (now - last) * self.REFILL)
         if level < self.COST:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from mock_helpers import HTTP, Trader
 from standx_mock import FaultConfig, MockConfig, MockServer, serve, serve_server
+from standx_mock.app import RateLimiter
 
 ORDER = {
     "symbol": "BTC-USD",
@@ -185,15 +186,36 @@ def test_fault_header_random_timing_is_counted(base_url: str, fresh: MockServer)
     assert when["before"] > 0 and when["after"] > 0
 
 
+def test_rate_limiter_is_the_documented_credit_bucket() -> None:
+    """45 credits a request, 900 burst, 1000 credits/s: exact, on a clock the test moves."""
+    now = [100.0]
+    limiter = RateLimiter(clock=lambda: now[0])
+    assert [limiter.take("bsc_0xa") for _ in range(20)] == [0.0] * 20  # the burst
+    assert limiter.take("bsc_0xa") == pytest.approx(0.045)  # empty: 45 credits at 1000/s
+    assert limiter.take("bsc_0xb") == 0.0  # per account
+    now[0] += 0.045
+    assert limiter.take("bsc_0xa") == 0.0
+    now[0] += 10.0  # refill is capped at the burst
+    assert [limiter.take("bsc_0xa") for _ in range(20)] == [0.0] * 20
+    assert limiter.take("bsc_0xa") > 0.0
+
+
 def test_optional_rate_limit_emulation() -> None:
+    """Over HTTP: the 21st quick request is refused with Retry-After. Requests keep coming until one is (the
+    bucket refills 45 credits every 45 ms, so a slow machine needs more than 21 to empty it)."""
     with serve(MockConfig(rate_limit=True)) as url:
         trader = Trader(url)
-        statuses = [trader.get("/api/query_balance").status_code for _ in range(25)]
+        statuses: list[int] = []
+        limited = None
+        while limited is None and len(statuses) < 400:
+            response = trader.get("/api/query_balance")
+            statuses.append(response.status_code)
+            if response.status_code == 429:
+                limited = response
         assert statuses[:20] == [200] * 20
-        assert 429 in statuses[20:]
-        limited = trader.get("/api/query_balance")
-        if limited.status_code == 429:
-            assert int(limited.headers["retry-after"]) >= 1
+        assert limited is not None, f"no 429 in {len(statuses)} requests"
+        assert int(limited.headers["retry-after"]) >= 1
+        assert limited.json()["code"] == 429
         time.sleep(0.1)
         assert trader.get("/api/query_balance").status_code == 200
         trader.close()

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +153,6 @@ def evolved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     base_spec, new_spec = work / "base.yaml", work / "evolved.yaml"
     shutil.copyfile(SPEC, base_spec)
     _dump(evolve(_load(SPEC)), new_spec)
-    started = time.monotonic()
     procs = {
         name: subprocess.Popen(
             [PY, str(GENERATE), "--spec", str(spec), "--out-root", str(work / name)],
@@ -167,7 +165,7 @@ def evolved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for name, proc in procs.items():
         output, _ = proc.communicate(timeout=180)
         assert proc.returncode == 0, f"generator failed on the {name} spec:\n{output}"
-    return {"work": work, "spec": new_spec, "seconds": time.monotonic() - started}
+    return {"work": work, "spec": new_spec}
 
 
 def test_spec_change_alone_yields_a_working_facade_method_model_and_enum(evolved: dict[str, Any]) -> None:
@@ -229,7 +227,6 @@ def test_spec_change_touches_only_derived_files(evolved: dict[str, Any]) -> None
     digest = hashlib.sha256(spec_bytes).hexdigest()
     assert f'SPEC_SHA256 = "{digest}"' in (new_root / pkg / "_spec_info.py").read_text()
     assert digest in (new_root / "mock/standx_mock/_spec_hash.py").read_text()
-    assert evolved["seconds"] < 60, f"generation took {evolved['seconds']:.1f} s"
 
 
 def _repo_copy(dest: Path) -> Path:
@@ -244,11 +241,8 @@ def _repo_copy(dest: Path) -> Path:
 
 def test_make_generate_and_check_generated_on_a_repo_copy(tmp_path: Path) -> None:
     repo = _repo_copy(tmp_path)
-    started = time.monotonic()
-    generated = make("generate", cwd=repo)
-    seconds = time.monotonic() - started
+    generated = make("generate", cwd=repo)  # its wall time is a row of `make bench`, not a test
     assert generated.returncode == 0, generated.stdout + generated.stderr
-    assert seconds < 30, f"make generate took {seconds:.1f} s"
     fresh = make("check-generated", cwd=repo)
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
     assert "generated code matches" in fresh.stdout
