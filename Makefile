@@ -20,7 +20,7 @@ help:  ## list the targets
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,mock]'
+	$(PY) -m pip install --quiet -e '.[dev,mock,ws]'
 	touch $@
 
 # Pinned npm tools (Prism, Redocly) from the committed lock file.

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .order import Order
     from .order_page import OrderPage
     from .order_status import OrderStatus
+    from .order_stream_response import OrderStreamResponse
     from .order_type import OrderType
     from .position import Position
     from .position_config import PositionConfig
@@ -43,6 +44,12 @@ if TYPE_CHECKING:
     from .region import Region
     from .resolution import Resolution
     from .side import Side
+    from .stream_auth_result import StreamAuthResult
+    from .stream_balance import StreamBalance
+    from .stream_position import StreamPosition
+    from .stream_price import StreamPrice
+    from .stream_public_trade import StreamPublicTrade
+    from .stream_trade import StreamTrade
     from .symbol_info import SymbolInfo
     from .symbol_market import SymbolMarket
     from .symbol_price import SymbolPrice
@@ -78,6 +85,7 @@ _MODULES = {
     "Order": ".order",
     "OrderPage": ".order_page",
     "OrderStatus": ".order_status",
+    "OrderStreamResponse": ".order_stream_response",
     "OrderType": ".order_type",
     "Position": ".position",
     "PositionConfig": ".position_config",
@@ -87,6 +95,12 @@ _MODULES = {
     "Region": ".region",
     "Resolution": ".resolution",
     "Side": ".side",
+    "StreamAuthResult": ".stream_auth_result",
+    "StreamBalance": ".stream_balance",
+    "StreamPosition": ".stream_position",
+    "StreamPrice": ".stream_price",
+    "StreamPublicTrade": ".stream_public_trade",
+    "StreamTrade": ".stream_trade",
     "SymbolInfo": ".symbol_info",
     "SymbolMarket": ".symbol_market",
     "SymbolPrice": ".symbol_price",
@@ -133,6 +147,7 @@ __all__ = (
     "Order",
     "OrderPage",
     "OrderStatus",
+    "OrderStreamResponse",
     "OrderType",
     "Position",
     "PositionConfig",
@@ -142,6 +157,12 @@ __all__ = (
     "Region",
     "Resolution",
     "Side",
+    "StreamAuthResult",
+    "StreamBalance",
+    "StreamPosition",
+    "StreamPrice",
+    "StreamPublicTrade",
+    "StreamTrade",
     "SymbolInfo",
     "SymbolMarket",
     "SymbolPrice",
