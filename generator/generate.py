@@ -301,6 +301,7 @@ def _patch_project(spec: Spec) -> None:
         methods, imports = _facade_methods(self, spec)
         extras = {
             "_operations.py": {"operations": spec.operations()},
+            "_streams.py": _stream_table(self, spec),
             "_facade.py": {"methods": methods, "imports": imports},
             "_spec_info.py": {},
         }
@@ -310,6 +311,30 @@ def _patch_project(spec: Spec) -> None:
 
     project_cls.__init__ = __init__  # type: ignore[method-assign]
     project_cls._build_api = _build_api  # type: ignore[method-assign]
+
+
+def _stream_table(project: Any, spec: Spec) -> dict[str, Any]:
+    """`x-standx-streams`: URLs, channels (symbol? auth? payload model) and order-stream commands."""
+    from openapi_python_client.parser.properties.schemas import Class
+
+    def model(schema: dict[str, Any]) -> dict[str, str]:
+        cls = Class.from_string(string=schema["$ref"], config=project.config)
+        return {"module": f".models.{cls.module_name}", "model": str(cls.name)}
+
+    streams = spec.doc.get("x-standx-streams", {})
+    market, orders = streams.get("market", {}), streams.get("orders", {})
+    channels = {
+        name: {"symbol": bool(channel.get("symbol")), "auth": bool(channel.get("auth")), **model(channel["schema"])}
+        for name, channel in sorted(market.get("channels", {}).items())
+    }
+    commands = {name: command.get("operation") for name, command in sorted(orders.get("commands", {}).items())}
+    return {
+        "market_url": market.get("url"),
+        "orders_url": orders.get("url"),
+        "channels": channels,
+        "commands": commands,
+        "response": model(orders["response"]) if "response" in orders else None,
+    }
 
 
 # --- Driver -----------------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
     ├── ValidationError          bad input, refused before anything was sent (names the field)
     │   └── TokenExpiredError    the JWT's `exp` has passed: sign in again
     ├── TransportError           no usable HTTP answer: connect error, timeout, dropped connection
-    │   └── RequestTimeoutError
+    │   ├── RequestTimeoutError
+    │   └── StreamClosedError    a WebSocket stream closed and could not be reopened
     ├── OrderStatusUnknownError  an order may or may not have reached the exchange; resolve by cl_ord_id
     ├── SignInError              the wallet sign-in was refused, or its challenge did not check out
     ├── CredentialsError         a credentials file or session export is unsafe, unreadable or inconsistent
@@ -62,6 +63,10 @@ class TransportError(StandXError):
 
 class RequestTimeoutError(TransportError):
     """Connect, read, write or pool timeout."""
+
+
+class StreamClosedError(TransportError):
+    """A WebSocket stream closed and reconnecting is off or gave up (the close reason is in the message)."""
 
 
 class OrderStatusUnknownError(StandXError):
