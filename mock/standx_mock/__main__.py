@@ -46,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="cancel_orders success body: [] (default) or {code,message,request_id}",
     )
     p.add_argument("--validate-responses", action="store_true", help="check every response against the spec")
+    p.add_argument(
+        "--ws-max-age",
+        type=float,
+        default=None,
+        help="close WebSocket connections after this many seconds (default never)",
+    )
     p.add_argument("--access-log", action="store_true", help="log every request")
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
     return p
@@ -67,6 +73,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         spec_sha256=args.spec_sha256,
         verify_spec_hash=not args.no_verify_spec_hash,
         validate_responses=args.validate_responses,
+        ws_max_age_s=args.ws_max_age,
         faults=FaultConfig.parse(args.faults) if args.faults else FaultConfig(),
         rate_limit=args.rate_limit,
         cancel_orders_response=args.cancel_orders_response,

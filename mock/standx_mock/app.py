@@ -16,7 +16,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from .auth import AuthError, JwtIssuer, TokenClaims, bearer_token, decode_public_key, verify_body_signature
@@ -35,6 +35,7 @@ from .handlers import HANDLERS, Context, PlainText
 from .signin import SignInService
 from .spec import Operation, RequestInvalid, Spec, SpecError, load_spec_document
 from .util import dumps
+from .ws import MARKET_PATH, ORDERS_PATH, StreamHub, market_stream, order_stream
 
 logger = logging.getLogger("standx_mock")
 
@@ -94,6 +95,7 @@ class MockState:
         self.by_operation: Counter[str] = Counter()
         self.by_status: Counter[str] = Counter()
         self.response_errors: list[str] = []
+        self.ws = StreamHub(self)
         self._seed_market_maker()
 
     def _seed_market_maker(self) -> None:
@@ -132,13 +134,18 @@ class MockState:
         assert first_error is not None
         raise first_error
 
+    def verify_token(self, token: str) -> TokenClaims:
+        """The claims of a valid JWT of an existing account (HTTP bearer and WebSocket logins); AuthError otherwise."""
+        claims = self.jwt.verify(token)
+        if claims.user not in self.engine.accounts:
+            raise AuthError("missing or invalid token")
+        return claims
+
     def _check_alternative(self, alternative: tuple[str, ...], headers: Mapping[str, str], body: bytes) -> str | None:
         kinds = [self.spec.security_schemes[name] for name in alternative]
         claims: TokenClaims | None = None
         if "bearer" in kinds:
-            claims = self.jwt.verify(bearer_token(headers.get("authorization")))
-            if claims.user not in self.engine.accounts:
-                raise AuthError("missing or invalid token")
+            claims = self.verify_token(bearer_token(headers.get("authorization")))
         if "signature" in kinds:
             assert claims is not None
             verify_body_signature(dict(headers), body, claims.public_key, window_ms=self.config.timestamp_window_ms)
@@ -239,6 +246,7 @@ async def dispatch(request: Request) -> Response:
         if plan.kind is not None:
             response = fault_response(plan, request_id, response)
     state.by_status[str(response.status_code) if plan.kind != "drop" else "dropped"] += 1
+    state.ws.publish()
     return response
 
 
@@ -289,6 +297,9 @@ async def execute(state: MockState, op: Operation, request: Request, request_id:
             result = HANDLERS[op.operation_id](ctx)
         except EngineError as exc:
             return _checked(state, op, error_response(exc.status, exc.message, request_id))
+        session_id = validated.headers.get("x-session-id")
+        if session_id is not None and ctx.order is not None and user is not None:
+            state.ws.notify_session(session_id, user, request_id, ctx.order)
         if isinstance(result, PlainText):
             response = Response(result.text, media_type="text/plain")
         else:
@@ -335,12 +346,15 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 def _admin(fn: Any) -> Any:
     async def wrapper(request: Request) -> Response:
+        state: MockState = request.app.state.mock
         try:
-            return await fn(request, request.app.state.mock)  # type: ignore[no-any-return]
+            return await fn(request, state)  # type: ignore[no-any-return]
         except (EngineError, ValueError) as exc:
             status = exc.status if isinstance(exc, EngineError) else 400
             message = exc.message if isinstance(exc, EngineError) else str(exc)
             return error_response(status, message, str(uuid.uuid4()))
+        finally:
+            state.ws.publish()  # mark price, market maker, funding, reset: the streams see it
 
     wrapper.__name__ = fn.__name__
     return wrapper
@@ -465,6 +479,11 @@ async def admin_funding(request: Request, state: MockState) -> Response:
 
 
 @_admin
+async def admin_ws_drop(request: Request, state: MockState) -> Response:
+    return admin_json({"dropped": state.ws.drop()})
+
+
+@_admin
 async def admin_spec(request: Request, state: MockState) -> Response:
     return Response(state.config.spec_path.read_bytes(), media_type="application/yaml")
 
@@ -483,6 +502,9 @@ def create_app(config: MockConfig | None = None) -> Starlette:
         Route("/mock/mark_price", admin_mark_price, methods=["POST"]),
         Route("/mock/funding", admin_funding, methods=["POST"]),
         Route("/mock/openapi.yaml", admin_spec, methods=["GET"]),
+        Route("/mock/ws/drop", admin_ws_drop, methods=["POST"]),
+        WebSocketRoute(MARKET_PATH, market_stream),
+        WebSocketRoute(ORDERS_PATH, order_stream),
         Route("/{path:path}", dispatch, methods=ALL_METHODS),
     ]
     app = Starlette(routes=routes)

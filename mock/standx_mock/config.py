@@ -220,6 +220,8 @@ class MockConfig:
     #: `cancel_orders` success body: "array" answers `[]` (older docs, observed live), "ack" answers
     #: `{code, message, request_id}` (newest docs). The spec allows both.
     cancel_orders_response: Literal["array", "ack"] = "array"
+    #: Close each WebSocket connection after this many seconds (the exchange's limit is 24 h); None: never.
+    ws_max_age_s: float | None = None
     #: Value of `region` in `query_region`.
     region: str = "jp"
     access_log: bool = False

@@ -180,6 +180,16 @@ class FundingEntry:
     time: datetime
 
 
+@dataclass
+class Changes:
+    """What changed since the WebSocket layer last drained it: touched orders (their state after the
+    change, first touch first), user fills and public trades, in the order they happened."""
+
+    orders: dict[int, Order] = field(default_factory=dict)
+    trades: list[Trade] = field(default_factory=list)
+    public_trades: list[PublicTrade] = field(default_factory=list)
+
+
 class Book:
     """Price-time priority book of resting orders for one symbol."""
 
@@ -283,6 +293,16 @@ class Engine:
         self._seq = 0
         self._order_rng = random.Random(f"orders:{self.config.seed}")
         self._mm_generation: dict[str, int] = {}
+        self.changes = Changes()
+
+    def drain_changes(self) -> Changes:
+        """Hand over (and forget) what changed since the last call."""
+        with self.lock:
+            changes, self.changes = self.changes, Changes()
+            return changes
+
+    def _touch(self, order: Order) -> None:
+        self.changes.orders.setdefault(order.id, order)
 
     def reset(self, keep_accounts: bool = True) -> None:
         """Back to the initial state. Kept accounts get their initial balance back."""
@@ -550,6 +570,7 @@ class Engine:
             self.cl_ord_index[(user, order.cl_ord_id)] = order
             if source == "user":
                 self.orders_created += 1
+            self._touch(order)
             self._match(order)
             return order
 
@@ -570,6 +591,7 @@ class Engine:
         return ZERO
 
     def _close(self, order: Order, status: str, remark: str = "") -> None:
+        self._touch(order)
         order.status = status
         order.locked = ZERO
         order.updated_at = self.clock()
@@ -627,6 +649,7 @@ class Engine:
             self.orders[child.id] = child
             self.orders_by_user.setdefault(child.user, []).append(child)
             self.cl_ord_index[(child.user, child.cl_ord_id)] = child
+            self._touch(child)
 
     def _check_triggers(self, symbol: str) -> None:
         """Fire untriggered TP/SL orders whose trigger the mark price has crossed (one of a pair cancels the other)."""
@@ -650,6 +673,7 @@ class Engine:
             for sibling in self.orders.values():
                 if sibling.parent_id == child.parent_id and sibling is not child and sibling.status == UNTRIGGERED:
                     self._close(sibling, CANCELED, "canceled: the other TP/SL order triggered")
+            self._touch(child)
             child.status = OPEN
             child.updated_at = self.clock()
             self._match(child)
@@ -729,10 +753,12 @@ class Engine:
         )
         self._next_public_trade_id += 1
         self.public_trades[taker.symbol].append(pt)
+        self.changes.public_trades.append(pt)
 
     def _apply_fill(
         self, order: Order, price: Decimal, qty: Decimal, fee_rate: Decimal, is_maker: bool, now: datetime
     ) -> None:
+        self._touch(order)
         acct = self.accounts[order.user]
         pos = self._position(order.user, order.symbol)
         value = price * qty
@@ -788,6 +814,7 @@ class Engine:
         )
         self._next_trade_id += 1
         self.trades.append(trade)
+        self.changes.trades.append(trade)
         self.trades_by_user.setdefault(order.user, []).append(trade)
 
     def find_order(self, user: str, order_id: int | None, cl_ord_id: str | None) -> Order:
@@ -857,6 +884,7 @@ class Engine:
                 pos.leverage = leverage
                 pos.updated_at = self.clock()
             for o in self.open_orders(user, symbol):
+                self._touch(o)
                 o.leverage = leverage
                 o.locked = self._order_lock(o)
 

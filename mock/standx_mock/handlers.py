@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from .config import MockConfig
-from .engine import OPEN, Engine, EngineError, FundingEntry, Trade, paginate
+from .engine import OPEN, Engine, EngineError, FundingEntry, Order, PublicTrade, Trade, paginate
 from .signin import SignInService
 from .spec import Operation
 from .util import dstr, fixed, iso, iso_seconds, parse_iso
@@ -32,6 +32,8 @@ class Context:
     request_id: str
     #: The wallet sign-in of the auth host (prepare_signin, login, query_certs).
     signin: SignInService | None = None
+    #: The order new_order / cancel_order acted on (its outcome goes to the order response stream).
+    order: Order | None = None
 
     @property
     def sign_in(self) -> SignInService:
@@ -118,13 +120,13 @@ def _page(
 
 @handler("new_order")
 def new_order(ctx: Context) -> Any:
-    ctx.engine.new_order(ctx.account_user, ctx.body)
+    ctx.order = ctx.engine.new_order(ctx.account_user, ctx.body)
     return ctx.ack()
 
 
 @handler("cancel_order")
 def cancel_order(ctx: Context) -> Any:
-    ctx.engine.cancel_order(ctx.account_user, ctx.body.get("order_id"), ctx.body.get("cl_ord_id"))
+    ctx.order = ctx.engine.cancel_order(ctx.account_user, ctx.body.get("order_id"), ctx.body.get("cl_ord_id"))
     return ctx.ack()
 
 
@@ -261,14 +263,16 @@ def _market_symbol(ctx: Context) -> str:
     return symbol
 
 
-def _price(ctx: Context, symbol: str, value: Decimal | None) -> str | None:
+def price_text(engine: Engine, symbol: str, value: Decimal | None) -> str | None:
+    """A price at the symbol's tick decimals (exact text when it is finer, e.g. a mid price)."""
     if value is None:
         return None
-    return (
-        fixed(value, ctx.engine.symbols[symbol].price_tick_decimals)
-        if value == value.quantize(ctx.engine.symbols[symbol].price_tick)
-        else dstr(value)
-    )
+    cfg = engine.symbols[symbol]
+    return fixed(value, cfg.price_tick_decimals) if value == value.quantize(cfg.price_tick) else dstr(value)
+
+
+def _price(ctx: Context, symbol: str, value: Decimal | None) -> str | None:
+    return price_text(ctx.engine, symbol, value)
 
 
 @handler("query_symbol_info")
@@ -281,23 +285,27 @@ def query_symbol_info(ctx: Context) -> Any:
     ]
 
 
-@handler("query_symbol_price")
-def query_symbol_price(ctx: Context) -> Any:
-    symbol = _market_symbol(ctx)
-    cfg = ctx.engine.symbols[symbol]
-    snap = ctx.engine.price_snapshot(symbol)
+def symbol_price_json(engine: Engine, symbol: str) -> dict[str, Any]:
+    """The SymbolPrice of `query_symbol_price` (the `price` stream pairs its bid and ask into `spread`)."""
+    cfg = engine.symbols[symbol]
+    snap = engine.price_snapshot(symbol)
     return {
         "base": cfg.base_asset,
-        "index_price": _price(ctx, symbol, snap["index_price"]),
-        "last_price": _price(ctx, symbol, snap["last_price"]),
-        "mark_price": _price(ctx, symbol, snap["mark_price"]),
-        "mid_price": _price(ctx, symbol, snap["mid_price"]),
+        "index_price": price_text(engine, symbol, snap["index_price"]),
+        "last_price": price_text(engine, symbol, snap["last_price"]),
+        "mark_price": price_text(engine, symbol, snap["mark_price"]),
+        "mid_price": price_text(engine, symbol, snap["mid_price"]),
         "quote": cfg.quote_asset,
-        "spread_ask": _price(ctx, symbol, snap["spread_ask"]),
-        "spread_bid": _price(ctx, symbol, snap["spread_bid"]),
+        "spread_ask": price_text(engine, symbol, snap["spread_ask"]),
+        "spread_bid": price_text(engine, symbol, snap["spread_bid"]),
         "symbol": symbol,
-        "time": iso(ctx.engine.clock()),
+        "time": iso(engine.clock()),
     }
+
+
+@handler("query_symbol_price")
+def query_symbol_price(ctx: Context) -> Any:
+    return symbol_price_json(ctx.engine, _market_symbol(ctx))
 
 
 @handler("query_symbol_market")
@@ -376,11 +384,10 @@ def query_market_overview(ctx: Context) -> Any:
     }
 
 
-@handler("query_depth_book")
-def query_depth_book(ctx: Context) -> Any:
-    symbol = _market_symbol(ctx)
-    cfg = ctx.engine.symbols[symbol]
-    depth = ctx.engine.depth(symbol)
+def depth_book_json(engine: Engine, symbol: str) -> dict[str, Any]:
+    """The DepthBook of `query_depth_book` and of the `depth_book` stream."""
+    cfg = engine.symbols[symbol]
+    depth = engine.depth(symbol)
     return {
         "asks": [[fixed(p, cfg.price_tick_decimals), fixed(q, cfg.qty_tick_decimals)] for p, q in depth["asks"]],
         "bids": [[fixed(p, cfg.price_tick_decimals), fixed(q, cfg.qty_tick_decimals)] for p, q in depth["bids"]],
@@ -388,21 +395,28 @@ def query_depth_book(ctx: Context) -> Any:
     }
 
 
+def public_trade_json(engine: Engine, t: PublicTrade) -> dict[str, Any]:
+    """A recent trade of `query_recent_trades` and of the `public_trade` stream."""
+    cfg = engine.symbols[t.symbol]
+    return {
+        "is_buyer_taker": t.is_buyer_taker,
+        "price": fixed(t.price, cfg.price_tick_decimals),
+        "qty": fixed(t.qty, cfg.qty_tick_decimals),
+        "quote_qty": dstr(t.price * t.qty),
+        "symbol": t.symbol,
+        "time": iso(t.time),
+    }
+
+
+@handler("query_depth_book")
+def query_depth_book(ctx: Context) -> Any:
+    return depth_book_json(ctx.engine, _market_symbol(ctx))
+
+
 @handler("query_recent_trades")
 def query_recent_trades(ctx: Context) -> Any:
     symbol = _market_symbol(ctx)
-    cfg = ctx.engine.symbols[symbol]
-    return [
-        {
-            "is_buyer_taker": t.is_buyer_taker,
-            "price": fixed(t.price, cfg.price_tick_decimals),
-            "qty": fixed(t.qty, cfg.qty_tick_decimals),
-            "quote_qty": dstr(t.price * t.qty),
-            "symbol": symbol,
-            "time": iso(t.time),
-        }
-        for t in ctx.engine.recent_trades(symbol)
-    ]
+    return [public_trade_json(ctx.engine, t) for t in ctx.engine.recent_trades(symbol)]
 
 
 @handler("query_funding_rates")

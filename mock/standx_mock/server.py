@@ -72,7 +72,9 @@ class MockServer:
             host=self.config.host,
             port=self._port,
             http=FaultTolerantH11Protocol,
-            ws="none",
+            ws="websockets-sansio",
+            ws_ping_interval=10.0,  # the exchange pings every 10 s
+            ws_ping_timeout=300.0,  # and gives up after 5 minutes without a pong
             lifespan="off",
             log_config=None,
             log_level=self.config.log_level,

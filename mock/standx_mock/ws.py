@@ -1,0 +1,662 @@
+"""The exchange's two WebSocket endpoints: the market stream and the order response stream.
+
+Both read their tables from the spec's `x-standx-streams`. Everything runs on the server's event loop.
+State changes are detected at fixed points, after each HTTP request, admin call and order-stream
+command (`StreamHub.publish`): orders, fills and public trades come from the engine's change journal,
+prices, books, positions and balances are compared with what was last pushed. Frames are built under
+the engine lock and queued per connection; one writer task per connection sends them, so a slow or
+gone client never blocks the loop, HTTP requests or other clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from .auth import HEADER_SIGN_VERSION, SIGN_VERSION, AuthError, TokenClaims, verify_body_signature
+from .engine import REJECTED, EngineError, Order, Position
+from .handlers import HANDLERS, Context, depth_book_json, public_trade_json, symbol_price_json
+from .spec import Operation, RequestInvalid, Spec, SpecError
+from .util import dstr, dumps, iso
+
+if TYPE_CHECKING:
+    from .app import MockState
+
+logger = logging.getLogger("standx_mock")
+
+MARKET_PATH = "/ws-stream/v1"
+ORDERS_PATH = "/ws-api/v1"
+STREAMS_KEY = "x-standx-streams"
+ORDERS_RESPONSE_PTR = f"/{STREAMS_KEY}/orders/response"
+#: Error frames of the market stream have no channel of their own; they share the auth reply's {code, msg}.
+ERROR_CHANNEL = "error"
+AUTH_CHANNEL = "auth"
+PUBLIC_CHANNELS = ("price", "depth_book", "public_trade")
+PRIVATE_CHANNELS = ("order", "position", "balance", "trade")
+LOGIN_METHOD = "auth:login"
+#: Close codes: `/mock/ws/drop`, the connection age limit, a frame that violates the spec, a slow reader.
+CLOSE_DROPPED = 1012
+CLOSE_MAX_AGE = 1000
+CLOSE_INVALID_FRAME = 1011
+CLOSE_SLOW_CONSUMER = 1008
+#: Frames a connection may have queued before it is closed as a slow consumer.
+MAX_QUEUED_FRAMES = 10_000
+
+
+# ---------------------------------------------------------------------- the x-standx-streams table
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    needs_symbol: bool
+    needs_auth: bool
+    schema_ptr: str
+
+
+@dataclass(frozen=True)
+class Command:
+    method: str
+    signed: bool
+    operation: Operation | None  # None: auth:login
+
+
+@dataclass(frozen=True)
+class StreamTable:
+    channels: dict[str, Channel]
+    commands: dict[str, Command]
+
+    @classmethod
+    def from_spec(cls, spec: Spec) -> StreamTable:
+        """Read `x-standx-streams`; SpecError when it names a channel or command the mock cannot serve."""
+        raw = spec.doc.get(STREAMS_KEY) or {}
+        channels: dict[str, Channel] = {}
+        for name, entry in (raw.get("market", {}).get("channels") or {}).items():
+            if name not in (*PUBLIC_CHANNELS, *PRIVATE_CHANNELS, AUTH_CHANNEL):
+                raise SpecError(f"{STREAMS_KEY}: the mock does not implement the market channel {name!r}")
+            if not isinstance(entry, dict) or "schema" not in entry:
+                raise SpecError(f"{STREAMS_KEY}: market channel {name!r} has no schema")
+            ptr = f"/{STREAMS_KEY}/market/channels/{name}/schema"
+            spec.resolve(entry["schema"])  # SpecError when the $ref dangles
+            channels[name] = Channel(name, bool(entry.get("symbol")), bool(entry.get("auth")), ptr)
+        operations = {op.operation_id: op for op in spec.operations}
+        commands: dict[str, Command] = {}
+        for method, entry in (raw.get("orders", {}).get("commands") or {}).items():
+            op_id = entry.get("operation")
+            if method == LOGIN_METHOD and op_id is None:
+                commands[method] = Command(method, bool(entry.get("signed")), None)
+            elif op_id in ("new_order", "cancel_order") and op_id in operations:
+                commands[method] = Command(method, bool(entry.get("signed")), operations[op_id])
+            else:
+                raise SpecError(f"{STREAMS_KEY}: the mock does not implement the order-stream command {method!r}")
+        if commands:
+            if "response" not in raw["orders"]:
+                raise SpecError(f"{STREAMS_KEY}: orders has no response schema")
+            spec.resolve(raw["orders"]["response"])
+        return cls(channels, commands)
+
+
+# ---------------------------------------------------------------------- payloads
+
+
+def stream_price(state: MockState, symbol: str) -> dict[str, Any]:
+    """StreamPrice: query_symbol_price's fields, with the best bid and ask as one `spread` pair."""
+    price = symbol_price_json(state.engine, symbol)
+    price["spread"] = [price.pop("spread_bid"), price.pop("spread_ask")]
+    return price
+
+
+def stream_balance(state: MockState, user: str) -> dict[str, Any]:
+    """StreamBalance (wallet view, no unrealized pnl): total = cross + isolated balance, locked = open
+    order locks, occupied = position margin, free = the rest. `version`/`updated_at` are added on push."""
+    engine = state.engine
+    acct = engine.account(user)
+    bal = engine.balance(user)
+    occupied = bal["cross_margin"] + bal["isolated_balance"]
+    return {
+        "id": user,
+        "token": "DUSD",
+        "total": dstr(bal["balance"]),
+        "free": dstr(bal["balance"] - bal["locked"] - occupied),
+        "locked": dstr(bal["locked"]),
+        "occupied": dstr(occupied),
+        "inbound": "0",
+        "outbound": "0",
+        "account_type": "perps",
+        "kind": "user",
+        "is_enabled": True,
+        "wallet_id": acct.address,
+        "created_at": iso(acct.created_at),
+    }
+
+
+def order_outcome(order: Order) -> tuple[int, str]:
+    """Terminal order-stream result of an order the engine accepted: rejected during matching (e.g. an ALO
+    that would cross) or not."""
+    if order.status == REJECTED:
+        return 400, order.remark or "order rejected"
+    return 0, "success"
+
+
+def _prune(last: dict[str, Any], followed: Mapping[str, object]) -> None:
+    """Forget what was last pushed for the keys (symbols, users) nobody follows any more."""
+    for key in [key for key in last if key not in followed]:
+        del last[key]
+
+
+def _without_time(price: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in price.items() if k != "time"}
+
+
+# ---------------------------------------------------------------------- connections
+
+
+@dataclass(frozen=True)
+class _Close:
+    code: int
+    reason: str
+
+
+class Connection:
+    """One WebSocket: an outbound queue drained by its writer task, plus what the client asked for."""
+
+    def __init__(self, websocket: WebSocket, kind: str) -> None:
+        self.websocket = websocket
+        self.kind = kind  # "market" or "orders"
+        self.queue: asyncio.Queue[str | _Close] = asyncio.Queue()
+        self.closing = False
+        self.seq = 0
+        self.claims: TokenClaims | None = None
+        self.subscriptions: set[tuple[str, str | None]] = set()
+        self.session_id: str | None = None
+
+    @property
+    def user(self) -> str | None:
+        return self.claims.user if self.claims else None
+
+    def put(self, text: str) -> None:
+        if self.closing:
+            return
+        if self.queue.qsize() >= MAX_QUEUED_FRAMES:
+            self.close(CLOSE_SLOW_CONSUMER, "slow consumer: too many frames queued")
+            return
+        self.queue.put_nowait(text)
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after the frame being sent; queued frames are lost, as on a real disconnect."""
+        if self.closing:
+            return
+        self.closing = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(_Close(code, reason))
+
+    async def write_loop(self) -> None:
+        try:
+            while True:
+                item = await self.queue.get()
+                if isinstance(item, _Close):
+                    await self.websocket.close(item.code, item.reason)
+                    return
+                await self.websocket.send_text(item)
+        except (WebSocketDisconnect, OSError, RuntimeError) as exc:  # the client went away
+            logger.debug("websocket writer stopped: %r", exc)
+            self.closing = True
+
+
+# ---------------------------------------------------------------------- the hub
+
+
+class StreamHub:
+    """Open connections, order-stream sessions, and what was last pushed (to push only changes)."""
+
+    def __init__(self, state: MockState) -> None:
+        self.state = state
+        self.table = StreamTable.from_spec(state.spec)
+        self.connections: set[Connection] = set()
+        #: Order-stream session id -> the connection that logged in with it.
+        self.sessions: dict[str, Connection] = {}
+        self._prices: dict[str, dict[str, Any]] = {}
+        self._books: dict[str, dict[str, Any]] = {}
+        self._positions: dict[str, dict[int, dict[str, Any]]] = {}
+        self._balances: dict[str, dict[str, Any]] = {}
+        self._balance_versions: dict[str, int] = {}
+        position = self.table.channels.get("position")
+        properties = state.spec.resolve({"$ref": "#" + position.schema_ptr}).get("properties", {}) if position else {}
+        #: StreamPosition is a subset of the HTTP Position: the fields its schema declares.
+        self._position_fields = tuple(properties)
+
+    # ------------------------------------------------------------ connection life
+
+    async def serve(self, websocket: WebSocket, kind: str) -> None:
+        await websocket.accept()
+        conn = Connection(websocket, kind)
+        self.connections.add(conn)
+        writer = asyncio.create_task(conn.write_loop())
+        max_age = self.state.config.ws_max_age_s
+        timer = None
+        if max_age is not None:
+            timer = asyncio.get_running_loop().call_later(
+                max_age, conn.close, CLOSE_MAX_AGE, "maximum connection age reached"
+            )
+        on_message = self.on_market_message if kind == "market" else self.on_order_message
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                text = message.get("text")
+                if text is None:
+                    text = (message.get("bytes") or b"").decode("utf-8", "replace")
+                if conn.closing:
+                    continue
+                try:
+                    on_message(conn, text)
+                except Exception:  # a mock bug: make it visible, keep the server up
+                    logger.exception("websocket %s message handler failed", kind)
+                    conn.close(CLOSE_INVALID_FRAME, "mock internal error")
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._forget(conn)
+            if conn.closing:  # let the close frame go out
+                await asyncio.wait([writer], timeout=5)
+            writer.cancel()
+
+    def _forget(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        for session, owner in list(self.sessions.items()):
+            if owner is conn:
+                del self.sessions[session]
+
+    def drop(self) -> int:
+        """`POST /mock/ws/drop`: close every open connection with 1012."""
+        open_ = [c for c in self.connections if not c.closing]
+        for conn in open_:
+            conn.close(CLOSE_DROPPED, "dropped by /mock/ws/drop")
+        return len(open_)
+
+    def _invalid(self, conn: Connection, what: str, errors: list[str]) -> None:
+        message = f"mock websocket frame ({what}) violates the spec: {'; '.join(errors[:5])}"
+        logger.error(message)
+        self.state.response_errors.append(message)
+        conn.close(CLOSE_INVALID_FRAME, "mock frame violates the spec")
+
+    # ------------------------------------------------------------ frames
+
+    def _frame(self, conn: Connection, channel: str, data: dict[str, Any], symbol: str | None = None) -> None:
+        """Queue one market-stream envelope (validated against the channel's schema when asked to)."""
+        if conn.closing:
+            return
+        if self.state.config.validate_responses:
+            schema = self.table.channels.get(AUTH_CHANNEL if channel == ERROR_CHANNEL else channel)
+            errors = self.state.spec.errors(schema.schema_ptr, data) if schema else ["no schema for this channel"]
+            if errors:
+                self._invalid(conn, f"channel {channel}", errors)
+                return
+        conn.seq += 1
+        envelope: dict[str, Any] = {"seq": conn.seq, "channel": channel}
+        if symbol is not None:
+            envelope["symbol"] = symbol
+        envelope["data"] = data
+        conn.put(dumps(envelope).decode("utf-8"))
+
+    def _error(self, conn: Connection, code: int, msg: str) -> None:
+        self._frame(conn, ERROR_CHANNEL, {"code": code, "msg": msg})
+
+    def _reply(self, conn: Connection, code: int, request_id: str, message: str | None = None) -> None:
+        """Queue one order-stream frame; `message=None` is the gateway's `status: accepted` frame."""
+        if conn.closing:
+            return
+        frame: dict[str, Any] = {"code": code}
+        if message is None:
+            frame["status"] = "accepted"
+        else:
+            frame["message"] = message
+        frame["request_id"] = request_id
+        if self.state.config.validate_responses:
+            errors = self.state.spec.errors(ORDERS_RESPONSE_PTR, frame)
+            if errors:
+                self._invalid(conn, "order response", errors)
+                return
+        conn.put(dumps(frame).decode("utf-8"))
+
+    # ------------------------------------------------------------ market stream messages
+
+    def on_market_message(self, conn: Connection, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError as exc:
+            self._error(conn, 400, f"invalid JSON: {exc}")
+            return
+        kinds = ("auth", "subscribe", "unsubscribe")
+        if not isinstance(message, dict) or len(message) != 1 or next(iter(message)) not in kinds:
+            self._error(conn, 400, 'expected {"auth": {...}}, {"subscribe": {...}} or {"unsubscribe": {...}}')
+            return
+        kind, body = next(iter(message.items()))
+        if not isinstance(body, dict):
+            self._error(conn, 400, f"{kind} must be a JSON object")
+        elif kind == "auth":
+            self._auth(conn, body)
+        elif kind == "subscribe":
+            self._subscribe(conn, body)
+        else:
+            self._unsubscribe(conn, body)
+
+    def _auth(self, conn: Connection, body: dict[str, Any]) -> None:
+        token = body.get("token")
+        try:
+            claims = self.state.verify_token(token if isinstance(token, str) else "")
+        except AuthError as exc:
+            self._frame(conn, AUTH_CHANNEL, {"code": 401, "msg": str(exc)})
+            return
+        if body.get("impersonate") is not None:
+            self._frame(conn, AUTH_CHANNEL, {"code": 403, "msg": _no_vault(body["impersonate"])})
+            return
+        streams = body.get("streams", [])
+        self.publish()  # pending changes go out under the old identity
+        conn.claims = claims
+        self._frame(conn, AUTH_CHANNEL, {"code": 200, "msg": "success"})
+        self._baseline_user(claims.user)
+        if not isinstance(streams, list):
+            self._error(conn, 400, "auth.streams must be a list of {channel, symbol?}")
+            return
+        for stream in streams:
+            if isinstance(stream, dict):
+                self._subscribe(conn, stream)
+            else:
+                self._error(conn, 400, "auth.streams must be a list of {channel, symbol?}")
+
+    def _channel(self, conn: Connection, body: dict[str, Any]) -> tuple[str, str | None] | None:
+        """The (channel, symbol) a subscribe/unsubscribe names, or None after sending the error frame."""
+        name = body.get("channel")
+        channel = self.table.channels.get(name) if isinstance(name, str) else None
+        if channel is None or channel.name == AUTH_CHANNEL:
+            known = ", ".join(c for c in self.table.channels if c != AUTH_CHANNEL)
+            self._error(conn, 400, f"unknown channel {name!r} (known: {known})")
+            return None
+        if channel.needs_auth and conn.claims is None:
+            self._error(conn, 401, f"channel {channel.name} needs authentication: send auth first")
+            return None
+        if not channel.needs_symbol:
+            return channel.name, None
+        symbol = body.get("symbol")
+        if symbol is None:
+            self._error(conn, 400, f"channel {channel.name} needs a symbol")
+            return None
+        if not isinstance(symbol, str) or symbol not in self.state.engine.symbols:
+            self._error(conn, 400, f"unknown symbol {symbol!r}")
+            return None
+        return channel.name, symbol
+
+    def _subscribe(self, conn: Connection, body: dict[str, Any]) -> None:
+        key = self._channel(conn, body)
+        if key is None:
+            return
+        channel, symbol = key
+        self.publish()  # others get pending changes first; the snapshot below is then the baseline
+        conn.subscriptions.add(key)
+        with self.state.engine.lock:
+            if channel == "price" and symbol is not None:
+                price = stream_price(self.state, symbol)
+                self._prices[symbol] = _without_time(price)
+                self._frame(conn, channel, price, symbol)
+            elif channel == "depth_book" and symbol is not None:
+                book = depth_book_json(self.state.engine, symbol)
+                self._books[symbol] = book
+                self._frame(conn, channel, book, symbol)
+            elif conn.user is not None:
+                self._baseline_user(conn.user)
+
+    def _unsubscribe(self, conn: Connection, body: dict[str, Any]) -> None:
+        key = self._channel(conn, body)
+        if key is not None:
+            self.publish()
+            conn.subscriptions.discard(key)
+
+    # ------------------------------------------------------------ order response stream messages
+
+    def on_order_message(self, conn: Connection, text: str) -> None:
+        try:
+            envelope = json.loads(text)
+        except ValueError as exc:
+            self._reply(conn, 400, "", f"invalid JSON: {exc}")
+            return
+        if not isinstance(envelope, dict):
+            self._reply(conn, 400, "", "the request must be a JSON object")
+            return
+        request_id = envelope.get("request_id")
+        if not isinstance(request_id, str) or not request_id:
+            self._reply(conn, 400, "", "request_id (a non-empty string) is required")
+            return
+        method = envelope.get("method")
+        command = self.table.commands.get(method) if isinstance(method, str) else None
+        if command is None:
+            self._reply(conn, 400, request_id, f"unknown method {method!r} (known: {', '.join(self.table.commands)})")
+            return
+        params = envelope.get("params")
+        if not isinstance(params, str):
+            self._reply(conn, 400, request_id, "params must be a string holding JSON")
+            return
+        if command.operation is None:
+            self._login(conn, envelope.get("session_id"), request_id, params)
+        else:
+            self._order_command(conn, command, envelope.get("header"), request_id, params)
+
+    def _login(self, conn: Connection, session_id: object, request_id: str, params: str) -> None:
+        try:
+            body = json.loads(params)
+        except ValueError as exc:
+            self._reply(conn, 400, request_id, f"params is not valid JSON: {exc}")
+            return
+        token = body.get("token") if isinstance(body, dict) else None
+        try:
+            claims = self.state.verify_token(token if isinstance(token, str) else "")
+        except AuthError as exc:
+            self._reply(conn, 401, request_id, str(exc))
+            return
+        if body.get("impersonate") is not None:
+            self._reply(conn, 403, request_id, _no_vault(body["impersonate"]))
+            return
+        if not isinstance(session_id, str) or not session_id:
+            self._reply(conn, 400, request_id, "session_id (a non-empty string) is required")
+            return
+        if conn.session_id is not None and self.sessions.get(conn.session_id) is conn:
+            del self.sessions[conn.session_id]
+        conn.claims = claims
+        conn.session_id = session_id
+        self.sessions[session_id] = conn
+        self._reply(conn, 0, request_id, "success")
+
+    def _order_command(self, conn: Connection, command: Command, header: object, request_id: str, params: str) -> None:
+        assert command.operation is not None
+        claims = conn.claims
+        if claims is None or claims.user not in self.state.engine.accounts:
+            self._reply(conn, 401, request_id, f"not logged in: send {LOGIN_METHOD} first")
+            return
+        if command.signed:
+            headers = {str(k).lower(): str(v) for k, v in header.items()} if isinstance(header, dict) else {}
+            headers.setdefault(HEADER_SIGN_VERSION, SIGN_VERSION)  # optional in the envelope
+            try:
+                verify_body_signature(
+                    headers, params.encode("utf-8"), claims.public_key, window_ms=self.state.config.timestamp_window_ms
+                )
+            except AuthError as exc:
+                self._reply(conn, 401, request_id, str(exc))
+                return
+        self._reply(conn, 0, request_id)  # accepted: the gateway checks passed
+        code, message = self._run(command.operation, claims.user, request_id, params)
+        self._reply(conn, code, request_id, message)
+        self.publish()
+
+    def _run(self, op: Operation, user: str, request_id: str, params: str) -> tuple[int, str]:
+        """Run the HTTP operation's validation and handler on `params`: the same path as the HTTP request."""
+        try:
+            validated = self.state.spec.validate_request(op, [], {}, "application/json", params.encode("utf-8"))
+            ctx = Context(
+                engine=self.state.engine,
+                config=self.state.config,
+                op=op,
+                query={},
+                body=validated.body,
+                headers={},
+                user=user,
+                request_id=request_id,
+                signin=self.state.signin,
+            )
+            HANDLERS[op.operation_id](ctx)
+        except RequestInvalid as exc:
+            return 400, str(exc)
+        except EngineError as exc:
+            return 400, exc.message
+        except Exception as exc:  # keep the connection up and make the bug visible to the client
+            logger.exception("order-stream command %s failed", op.operation_id)
+            return 500, f"mock internal error in {op.operation_id}: {exc!r}"
+        return order_outcome(ctx.order) if ctx.order is not None else (0, "success")
+
+    def notify_session(self, session_id: str, user: str, request_id: str, order: Order) -> None:
+        """An HTTP new_order/cancel_order sent with `x-session-id`: its result goes to that session."""
+        conn = self.sessions.get(session_id)
+        if conn is not None and conn.user == user:
+            code, message = order_outcome(order)
+            self._reply(conn, code, request_id, message)
+
+    # ------------------------------------------------------------ pushes
+
+    def publish(self) -> None:
+        """Push what changed since the last call to the market-stream subscribers."""
+        with self.state.engine.lock:
+            changes = self.state.engine.drain_changes()
+            subscribed = [c for c in self.connections if c.kind == "market" and not c.closing and c.subscriptions]
+            by_channel: dict[str, list[Connection]] = {}
+            for conn in subscribed:
+                for channel, _ in conn.subscriptions:
+                    by_channel.setdefault(channel, []).append(conn)
+            self._push_orders(by_channel.get("order", []), changes.orders.values())
+            for conn in by_channel.get("trade", []):
+                for trade in changes.trades:
+                    if trade.user == conn.user:
+                        self._frame(conn, "trade", self.state.engine.trade_json(trade))
+            self._push_positions(by_channel.get("position", []))
+            self._push_balances(by_channel.get("balance", []))
+            for conn in by_channel.get("public_trade", []):
+                for pt in changes.public_trades:
+                    if ("public_trade", pt.symbol) in conn.subscriptions:
+                        self._frame(conn, "public_trade", public_trade_json(self.state.engine, pt), pt.symbol)
+            self._push_books(by_channel.get("depth_book", []))
+            self._push_prices(by_channel.get("price", []))
+
+    def _push_orders(self, conns: list[Connection], orders: Iterable[Order]) -> None:
+        users = {c.user for c in conns}
+        payloads = [(o.user, self.state.engine.order_json(o)) for o in orders if o.user in users]
+        for conn in conns:
+            for user, payload in payloads:
+                if user == conn.user:
+                    self._frame(conn, "order", payload)
+
+    def _symbol_subscribers(self, conns: list[Connection], channel: str) -> dict[str, list[Connection]]:
+        """Subscribers per symbol, symbols in configuration order (so frame order is deterministic)."""
+        out: dict[str, list[Connection]] = {}
+        for symbol in self.state.engine.symbols:
+            targets = [c for c in conns if (channel, symbol) in c.subscriptions]
+            if targets:
+                out[symbol] = targets
+        return out
+
+    def _push_prices(self, conns: list[Connection]) -> None:
+        self._push_symbol_channel(conns, "price", self._prices, lambda symbol: stream_price(self.state, symbol))
+
+    def _push_books(self, conns: list[Connection]) -> None:
+        self._push_symbol_channel(
+            conns, "depth_book", self._books, lambda symbol: depth_book_json(self.state.engine, symbol)
+        )
+
+    def _push_symbol_channel(
+        self,
+        conns: list[Connection],
+        channel: str,
+        last: dict[str, dict[str, Any]],
+        build: Callable[[str], dict[str, Any]],
+    ) -> None:
+        """Push a per-symbol snapshot to its subscribers when it differs from the last one pushed (the
+        time stamp aside); forget symbols nobody follows any more."""
+        subscribers = self._symbol_subscribers(conns, channel)
+        _prune(last, subscribers)
+        for symbol, targets in subscribers.items():
+            payload = build(symbol)
+            if last.get(symbol) != _without_time(payload):
+                last[symbol] = _without_time(payload)
+                for conn in targets:
+                    self._frame(conn, channel, payload, symbol)
+
+    def _user_subscribers(self, conns: list[Connection]) -> dict[str, list[Connection]]:
+        out: dict[str, list[Connection]] = {}
+        for conn in conns:
+            if conn.user is not None and conn.user in self.state.engine.accounts:
+                out.setdefault(conn.user, []).append(conn)
+        return out
+
+    def _stream_positions(self, user: str) -> dict[int, dict[str, Any]]:
+        engine = self.state.engine
+        mine: list[Position] = sorted((p for (u, _), p in engine.positions.items() if u == user), key=lambda p: p.id)
+        out: dict[int, dict[str, Any]] = {}
+        for pos in mine:
+            full = engine.position_json(pos)
+            out[pos.id] = {k: full[k] for k in self._position_fields if k in full}
+        return out
+
+    def _push_positions(self, conns: list[Connection]) -> None:
+        subscribers = self._user_subscribers(conns)
+        _prune(self._positions, subscribers)
+        for user, targets in subscribers.items():
+            current = self._stream_positions(user)
+            last = self._positions.get(user, {})
+            self._positions[user] = current
+            for pid, payload in current.items():
+                if last.get(pid) != payload:
+                    for conn in targets:
+                        self._frame(conn, "position", payload)
+
+    def _push_balances(self, conns: list[Connection]) -> None:
+        subscribers = self._user_subscribers(conns)
+        _prune(self._balances, subscribers)
+        for user, targets in subscribers.items():
+            current = stream_balance(self.state, user)
+            if self._balances.get(user) == current:
+                continue
+            self._balances[user] = current
+            version = self._balance_versions.get(user, 0) + 1
+            self._balance_versions[user] = version
+            payload = {**current, "version": version, "updated_at": iso(self.state.engine.clock())}
+            for conn in targets:
+                self._frame(conn, "balance", payload)
+
+    def _baseline_user(self, user: str) -> None:
+        """What a new subscriber of the user's position/balance channels starts from (changes are pushed)."""
+        with self.state.engine.lock:
+            if user in self.state.engine.accounts:
+                self._positions.setdefault(user, self._stream_positions(user))
+                self._balances.setdefault(user, stream_balance(self.state, user))
+
+
+def _no_vault(impersonate: object) -> str:
+    return f"Forbidden - the caller does not own vault {impersonate} (the mock has no vaults)"
+
+
+# ---------------------------------------------------------------------- Starlette endpoints
+
+
+async def market_stream(websocket: WebSocket) -> None:
+    hub: StreamHub = websocket.app.state.mock.ws
+    await hub.serve(websocket, "market")
+
+
+async def order_stream(websocket: WebSocket) -> None:
+    hub: StreamHub = websocket.app.state.mock.ws
+    await hub.serve(websocket, "orders")
