@@ -1,21 +1,25 @@
 """`make demo`: a short trading session through standx_client against the local mock exchange.
 
 Starts `python -m standx_mock` on a free loopback port, gets test credentials bound to a fresh ed25519 key,
-reads market data, places, fills and cancels orders, shows positions and balance, then stops the mock.
+reads market data, places, fills and cancels orders, shows positions and balance, follows the same account
+on the WebSocket streams (market data, account events, an order sent on the order stream), then stops the mock.
 """
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from typing import Any
 
 import httpx
-from standx_client import SigningKey, StandX, StandXError
+from standx_client import AsyncStandX, SigningKey, StandX, StandXError
 from standx_client.models import SymbolInfo
+from standx_client.streams import MarketStream, OrderStream, StreamMessage
 
 SYMBOL = "BTC-USD"
 
@@ -129,7 +133,47 @@ def main() -> None:
                 )  # fmt: skip
             except StandXError as error:
                 show("A rejected order is a typed error", f"{type(error).__name__}: {error}")
+
+        asyncio.run(streams(url, credentials["token"], key, tick(info)))
     print("\nMock exchange stopped.")
+
+
+async def streams(url: str, jwt: str, key: SigningKey, price_tick: Decimal) -> None:
+    """The same account on the WebSocket streams: prices, its own order events, and the order stream."""
+    ws = url.replace("http://", "ws://")
+    async with (
+        MarketStream(jwt=jwt, url=f"{ws}/ws-stream/v1") as market,
+        OrderStream(jwt=jwt, signing_key=key, url=f"{ws}/ws-api/v1") as orders,
+        AsyncStandX(jwt=jwt, signing_key=key, base_url=url, session_id=orders.session_id) as client,
+    ):
+        await market.subscribe("price", SYMBOL)
+        await market.subscribe("order")
+        price = await next_on(market, "price")
+        bid = (price.mark_price * Decimal("0.97")).quantize(price_tick)
+        placed = await orders.new_order(
+            symbol=SYMBOL, side="buy", order_type="limit", qty=Decimal("0.005"), price=bid, time_in_force="alo",
+            reduce_only=False,
+        )  # fmt: skip
+        event = await next_on(market, "order")
+        http = await client.cancel_order(cl_ord_id=placed.cl_ord_id)  # over HTTP, reported on the order stream
+        result = await orders.wait_for(http.request_id)
+        cancelled = await next_on(market, "order")
+        show(
+            "Streams (WebSocket)",
+            f"price: mark {price.mark_price}, best bid / ask {' / '.join(str(p) for p in price.spread or [])}",
+            f"order:new on the order stream -> accepted {placed.accepted}, code {placed.response.code}",
+            f"order event: #{event.id} {event.side} {event.qty} @ {event.price} ({event.status})",
+            f"HTTP cancel with x-session-id -> stream frame code {result.code} {result.message}",
+            f"order event: #{cancelled.id} {cancelled.status}",
+        )
+
+
+async def next_on(stream: MarketStream, channel: str) -> Any:
+    """The next frame of `channel` (others skipped)."""
+    while True:
+        event = await asyncio.wait_for(anext(stream), 10)
+        if isinstance(event, StreamMessage) and event.channel == channel:
+            return event.data
 
 
 if __name__ == "__main__":
