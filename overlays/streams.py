@@ -332,9 +332,10 @@ def _channel_ref(channel: str, symbol: str | None) -> dict[str, str]:
 
 
 class _Pending:
-    """A command waiting for its frames: first (maybe) `accepted`, then the terminal one."""
+    """A command (or a `wait_for`) waiting for its frames: first (maybe) `accepted`, then the terminal one."""
 
-    def __init__(self) -> None:
+    def __init__(self, command: bool) -> None:
+        self.command = command
         self.accepted = False
         self.done: asyncio.Future[OrderStreamResponse] = asyncio.get_running_loop().create_future()
 
@@ -450,7 +451,7 @@ class OrderStream(_Connection):
         self, method: str, request_id: str, params: str, header: dict[str, str] | None
     ) -> tuple[OrderStreamResponse, bool]:
         """Send one command; its terminal frame, and whether an `accepted` frame came first."""
-        pending = self._pending[request_id] = _Pending()
+        pending = self._pending[request_id] = _Pending(command=True)
         envelope: dict[str, Any] = {"session_id": self.session_id, "request_id": request_id, "method": method}
         if header is not None:
             envelope["header"] = header
@@ -475,7 +476,7 @@ class OrderStream(_Connection):
         frame = self._recent.pop(request_id, None)
         if frame is not None:
             return frame
-        pending = self._pending.setdefault(request_id, _Pending())
+        pending = self._pending.setdefault(request_id, _Pending(command=False))
         try:
             return await asyncio.wait_for(asyncio.shield(pending.done), timeout or self._timeout)
         except TimeoutError:
@@ -494,25 +495,42 @@ class OrderStream(_Connection):
             self._listeners.discard(queue)
 
     async def _read(self, ws: ClientConnection) -> None:
-        """Route frames to their waiting command, to `wait_for`, and to `responses()` listeners."""
+        """Route frames to their waiting command, to `wait_for`, and to `responses()` listeners. At the
+        connection-age limit, hold new commands, let those in flight finish (up to `timeout`), and reopen."""
         parse = _model(*ORDER_RESPONSE) if ORDER_RESPONSE else OrderStreamResponse
-        error: StandXError
+        draining_until: float | None = None
+        reason = "connection age limit"
         try:
-            async for raw in ws:
+            while True:
+                if draining_until is None:
+                    wait = self._age_left()
+                elif any(p.command for p in self._pending.values()) and time.monotonic() < draining_until:
+                    wait = draining_until - time.monotonic()
+                else:
+                    await ws.close()
+                    break
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), max(wait, 0.0))
+                except TimeoutError:
+                    if draining_until is None:
+                        self._ready.clear()
+                        draining_until = time.monotonic() + self._timeout
+                    continue
                 try:
                     frame = parse.from_dict(_decode(raw, "ws-api"), _owned=True)
                 except (StandXError, KeyError, ValueError, TypeError, AttributeError) as exc:
                     logger.warning("ws-api frame ignored: %s", exc)
                     continue
                 self._route(frame)
-            error = TransportError(f"{self._url}: closed with code {ws.close_code}")
-        except ConnectionClosed as closed:
-            error = TransportError(f"{self._url}: closed with code {closed.rcvd.code if closed.rcvd else 'none'}")
+        except ConnectionClosed:
+            if draining_until is None:
+                reason = f"closed with code {ws.close_code}"
+        error = TransportError(f"{self._url}: {reason}")
         self._ready.clear()
         for pending in self._pending.values():  # their answers are lost with the connection
             if not pending.done.done():
                 pending.done.set_exception(error)
-        if not self._closing and self._reconnect is not None:
+        if not self._closing and (self._reconnect is not None or draining_until is not None):
             # Commands wait for the new login (_until_ready); a failed reopen is logged and they time out.
             self._reopening = asyncio.get_running_loop().create_task(self._reopen(str(error), self._login))
             self._reopening.add_done_callback(_log_failure)

@@ -376,3 +376,28 @@ def test_refused_login_is_a_typed_error() -> None:
         await orders.close()
 
     asyncio.run(with_server(server, body))
+
+
+def test_the_order_stream_renews_its_connection_at_the_age_limit_after_commands_in_flight() -> None:
+    async def server(ws: ServerConnection, received: list[dict[str, Any]]) -> None:
+        await login(ws, received)
+        async for message in ws:
+            command = json.loads(message)
+            received.append(command)
+            await asyncio.sleep(0.3)  # still in flight when the age limit passes
+            await ws.send(reply("ws_api_success", command["request_id"]))
+
+    async def body(url: str, received: list[dict[str, Any]]) -> None:
+        async with OrderStream(jwt=JWT, signing_key=SEED_HEX, url=url, max_age=0.2, timeout=2) as orders:
+            first = await orders.new_order(**ORDER)  # sent on connection 1, answered after the limit
+            await asyncio.wait_for(orders._ready.wait(), 5)
+            while sum("connection" in f for f in received) < 2:
+                await asyncio.sleep(0.01)
+            await asyncio.wait_for(orders._ready.wait(), 5)
+        assert first.response.code == 0
+        second = received.index({"connection": 2})
+        relogin = received[second + 1]
+        assert (relogin["method"], relogin["session_id"]) == ("auth:login", orders.session_id)
+        assert received[1]["method"] == "auth:login" and received[2]["method"] == "order:new"
+
+    asyncio.run(with_server(server, body))
