@@ -200,6 +200,7 @@ class Spec:
                     ),
                     "idempotent": bool(op.get("x-standx-idempotent")),
                     "echo": echo,
+                    "paginate": op.get("x-standx-pagination"),  # facade only: iter_<operation>
                 }
         return table
 
@@ -223,6 +224,32 @@ class Spec:
 def _py(wire: str) -> str:
     """The generator's Python name for a wire name (`from` -> `from_`, `countBack` -> `count_back`)."""
     return str(strings.PythonIdentifier(value=wire, prefix="field_"))
+
+
+def _pagination(op: dict[str, Any], prop: Any, args: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """`x-standx-pagination` of an operation, resolved for the facade's iter_<operation> method."""
+    rule = op["paginate"]
+    if not rule:
+        return None
+    cursor, items, key = _py(rule["cursor"]), rule.get("items"), rule.get("id", "id")
+    limit = _py(rule["limit"]) if rule.get("limit") else None
+    if not any(a["py"] == cursor for a in args):
+        raise SystemExit(f"{op['name']}: x-standx-pagination cursor {cursor!r} is not a parameter")
+    listing = prop
+    if items:
+        fields = {str(p.python_name): p for p in prop.required_properties + prop.optional_properties}
+        listing = fields[_py(items)]
+    item = listing.inner_property
+    item_type = item.get_type_string(no_optional=True).as_unembedded_code()
+    return {
+        "imports": item.get_imports(prefix=".") | item.get_lazy_imports(prefix="."),
+        "cursor": cursor,
+        "items": items,
+        "key": key,
+        "item": item_type,
+        "limit": limit,
+        "args": [a for a in args if a["py"] != cursor],
+    }
 
 
 def _arg_type(prop: Any) -> str:
@@ -269,8 +296,11 @@ def _facade_methods(project: Any, spec: Spec) -> tuple[list[dict[str, Any]], lis
                     "description": endpoint.description,
                     "args": args,
                     "returns": ok.prop.get_type_string(no_optional=True).as_unembedded_code(),
+                    "pages": (pages := _pagination(op, ok.prop, args)),
                 }
             )
+            if pages is not None:
+                imports.update(pages.pop("imports"))
     methods.sort(key=lambda m: list(table).index(m["name"]))
     # Property imports include "from .types import UNSET, Unset" and the like; the facade needs only type names.
     keep = sorted(i for i in imports if i.startswith("from .models") or i.startswith("from decimal"))

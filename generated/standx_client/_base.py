@@ -21,7 +21,7 @@ import os
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from decimal import Decimal
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar
@@ -63,6 +63,32 @@ Timeout = float | httpx.Timeout
 # Connection never established: the request cannot have reached the exchange.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 Headers = list[tuple[str, str]]
+
+
+class Pages(NamedTuple):
+    """An operation's `x-standx-pagination`: the cursor argument, the list field of a page (None: the body is
+    the list), the item field the cursor takes, and the page-size argument."""
+
+    cursor: str
+    items: str | None
+    key: str
+    limit: str | None
+
+
+def _page_items(page: object, pages: Pages) -> list[Any]:
+    items = getattr(page, pages.items) if pages.items else page
+    return items if isinstance(items, list) else []
+
+
+def _next_cursor(items: list[Any], pages: Pages, values: Mapping[str, object], cursor: object) -> object:
+    """The cursor for the next page, or None when this page was the last (empty, short, or not advancing)."""
+    if not items:
+        return None
+    size = values.get(pages.limit) if pages.limit else None
+    if isinstance(size, int) and len(items) < size:
+        return None
+    following = getattr(items[-1], pages.key, None)
+    return None if following is None or following == cursor else following  # never loop on one page
 
 
 class _Prepared(NamedTuple):
@@ -447,6 +473,18 @@ class SyncClientBase(_ClientCore):
                 delay = self._next_delay(op, policy, attempt, error, prepared.body)
             time.sleep(delay)
 
+    def _pages(
+        self, op: Operation, values: Mapping[str, object], parse: Callable[[Any], Any], timeout: Timeout | None,
+        pages: Pages,
+    ) -> Iterator[Any]:  # fmt: skip
+        cursor: object = None
+        while True:
+            items = _page_items(self._call(op, {**values, pages.cursor: cursor}, parse, timeout), pages)
+            yield from items
+            cursor = _next_cursor(items, pages, values, cursor)
+            if cursor is None:
+                return
+
     def resolve_order(self, cl_ord_id: str) -> Order | None:
         """Settle an `OrderStatusUnknownError`: the order if the exchange has it, else None.
 
@@ -513,6 +551,19 @@ class AsyncClientBase(_ClientCore):
             except (TransportError, APIError) as error:
                 delay = self._next_delay(op, policy, attempt, error, prepared.body)
             await _sleep_async(delay)
+
+    async def _pages(
+        self, op: Operation, values: Mapping[str, object], parse: Callable[[Any], Any], timeout: Timeout | None,
+        pages: Pages,
+    ) -> AsyncIterator[Any]:  # fmt: skip
+        cursor: object = None
+        while True:
+            items = _page_items(await self._call(op, {**values, pages.cursor: cursor}, parse, timeout), pages)
+            for item in items:
+                yield item
+            cursor = _next_cursor(items, pages, values, cursor)
+            if cursor is None:
+                return
 
     async def resolve_order(self, cl_ord_id: str) -> Order | None:
         """Settle an `OrderStatusUnknownError`: the order if the exchange has it, else None.

@@ -7,9 +7,10 @@ then takes the one request path of `_base.py`: build, sign, send, map errors, de
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Literal
 
-from ._base import AsyncClientBase, LazyParser, SyncClientBase, Timeout
+from ._base import AsyncClientBase, LazyParser, Pages, SyncClientBase, Timeout
 from ._operations import OPERATIONS as _OPS
 
 if TYPE_CHECKING:  # models load on first use, keeping `import standx_client` fast
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # models load on first use, keeping `import standx_client` fa
     from .models.symbol_market import SymbolMarket
     from .models.symbol_price import SymbolPrice
     from .models.time_in_force import TimeInForce
+    from .models.trade import Trade
     from .models.trade_page import TradePage
 
 _parse_new_order: LazyParser[NewOrderResponse] = LazyParser(".api.trade.new_order", __package__)
@@ -75,6 +77,13 @@ _parse_query_region: LazyParser[Region] = LazyParser(".api.system.query_region",
 _parse_prepare_signin: LazyParser[PrepareSigninResponse] = LazyParser(".api.auth.prepare_signin", __package__)
 _parse_login: LazyParser[LoginResponse] = LazyParser(".api.auth.login", __package__)
 _parse_query_certs: LazyParser[Certs] = LazyParser(".api.auth.query_certs", __package__)
+
+# x-standx-pagination: how iter_<operation> walks the pages of an operation.
+_PAGES: dict[str, Pages] = {
+    "query_orders": Pages(cursor="last_id", items="result", key="id", limit="limit"),
+    "query_trades": Pages(cursor="last_id", items="result", key="id", limit="limit"),
+    "query_funding_history": Pages(cursor="last_id", items=None, key="id", limit="limit"),
+}
 
 
 class StandX(SyncClientBase):
@@ -419,6 +428,41 @@ class StandX(SyncClientBase):
             timeout,
         )
 
+    def iter_query_orders(
+        self,
+        *,
+        symbol: str | None = None,
+        status: OrderStatus | Literal["canceled", "filled", "new", "open", "rejected", "untriggered"] | None = None,
+        order_type: OrderType | Literal["limit", "market"] | None = None,
+        start: datetime.datetime | None = None,
+        end: datetime.datetime | None = None,
+        limit: int | None = None,
+        x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
+    ) -> Iterator[Order]:
+        """Every item of `query_orders`, page after page, fetched as the iteration goes.
+
+        The arguments are `query_orders`'s except `last_id`, which is set to the `id` of the last
+        item of each page. `limit` is the page size. It stops at an empty
+        (or short) page.
+        """
+
+        return self._pages(
+            _OPS["query_orders"],
+            {
+                "symbol": symbol,
+                "status": status,
+                "order_type": order_type,
+                "start": start,
+                "end": end,
+                "limit": limit,
+                "x_impersonate": x_impersonate,
+            },
+            _parse_query_orders,
+            timeout,
+            _PAGES["query_orders"],
+        )
+
     def query_open_orders(
         self,
         *,
@@ -495,6 +539,39 @@ class StandX(SyncClientBase):
             timeout,
         )
 
+    def iter_query_trades(
+        self,
+        *,
+        symbol: str | None = None,
+        side: Side | Literal["buy", "sell"] | None = None,
+        start: datetime.datetime | None = None,
+        end: datetime.datetime | None = None,
+        limit: int | None = None,
+        x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
+    ) -> Iterator[Trade]:
+        """Every item of `query_trades`, page after page, fetched as the iteration goes.
+
+        The arguments are `query_trades`'s except `last_id`, which is set to the `id` of the last
+        item of each page. `limit` is the page size. It stops at an empty
+        (or short) page.
+        """
+
+        return self._pages(
+            _OPS["query_trades"],
+            {
+                "symbol": symbol,
+                "side": side,
+                "start": start,
+                "end": end,
+                "limit": limit,
+                "x_impersonate": x_impersonate,
+            },
+            _parse_query_trades,
+            timeout,
+            _PAGES["query_trades"],
+        )
+
     def query_funding_history(
         self,
         *,
@@ -535,6 +612,37 @@ class StandX(SyncClientBase):
             },
             _parse_query_funding_history,
             timeout,
+        )
+
+    def iter_query_funding_history(
+        self,
+        *,
+        symbol: str | None = None,
+        start: datetime.datetime | None = None,
+        end: datetime.datetime | None = None,
+        limit: int | None = None,
+        x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
+    ) -> Iterator[FundingPayment]:
+        """Every item of `query_funding_history`, page after page, fetched as the iteration goes.
+
+        The arguments are `query_funding_history`'s except `last_id`, which is set to the `id` of the last
+        item of each page. `limit` is the page size. It stops at an empty
+        (or short) page.
+        """
+
+        return self._pages(
+            _OPS["query_funding_history"],
+            {
+                "symbol": symbol,
+                "start": start,
+                "end": end,
+                "limit": limit,
+                "x_impersonate": x_impersonate,
+            },
+            _parse_query_funding_history,
+            timeout,
+            _PAGES["query_funding_history"],
         )
 
     def query_position_config(
@@ -1356,6 +1464,41 @@ class AsyncStandX(AsyncClientBase):
             timeout,
         )
 
+    def iter_query_orders(
+        self,
+        *,
+        symbol: str | None = None,
+        status: OrderStatus | Literal["canceled", "filled", "new", "open", "rejected", "untriggered"] | None = None,
+        order_type: OrderType | Literal["limit", "market"] | None = None,
+        start: datetime.datetime | None = None,
+        end: datetime.datetime | None = None,
+        limit: int | None = None,
+        x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
+    ) -> AsyncIterator[Order]:
+        """Every item of `query_orders`, page after page, fetched as the iteration goes.
+
+        The arguments are `query_orders`'s except `last_id`, which is set to the `id` of the last
+        item of each page. `limit` is the page size. It stops at an empty
+        (or short) page.
+        """
+
+        return self._pages(
+            _OPS["query_orders"],
+            {
+                "symbol": symbol,
+                "status": status,
+                "order_type": order_type,
+                "start": start,
+                "end": end,
+                "limit": limit,
+                "x_impersonate": x_impersonate,
+            },
+            _parse_query_orders,
+            timeout,
+            _PAGES["query_orders"],
+        )
+
     async def query_open_orders(
         self,
         *,
@@ -1432,6 +1575,39 @@ class AsyncStandX(AsyncClientBase):
             timeout,
         )
 
+    def iter_query_trades(
+        self,
+        *,
+        symbol: str | None = None,
+        side: Side | Literal["buy", "sell"] | None = None,
+        start: datetime.datetime | None = None,
+        end: datetime.datetime | None = None,
+        limit: int | None = None,
+        x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
+    ) -> AsyncIterator[Trade]:
+        """Every item of `query_trades`, page after page, fetched as the iteration goes.
+
+        The arguments are `query_trades`'s except `last_id`, which is set to the `id` of the last
+        item of each page. `limit` is the page size. It stops at an empty
+        (or short) page.
+        """
+
+        return self._pages(
+            _OPS["query_trades"],
+            {
+                "symbol": symbol,
+                "side": side,
+                "start": start,
+                "end": end,
+                "limit": limit,
+                "x_impersonate": x_impersonate,
+            },
+            _parse_query_trades,
+            timeout,
+            _PAGES["query_trades"],
+        )
+
     async def query_funding_history(
         self,
         *,
@@ -1472,6 +1648,37 @@ class AsyncStandX(AsyncClientBase):
             },
             _parse_query_funding_history,
             timeout,
+        )
+
+    def iter_query_funding_history(
+        self,
+        *,
+        symbol: str | None = None,
+        start: datetime.datetime | None = None,
+        end: datetime.datetime | None = None,
+        limit: int | None = None,
+        x_impersonate: str | None = None,
+        timeout: Timeout | None = None,
+    ) -> AsyncIterator[FundingPayment]:
+        """Every item of `query_funding_history`, page after page, fetched as the iteration goes.
+
+        The arguments are `query_funding_history`'s except `last_id`, which is set to the `id` of the last
+        item of each page. `limit` is the page size. It stops at an empty
+        (or short) page.
+        """
+
+        return self._pages(
+            _OPS["query_funding_history"],
+            {
+                "symbol": symbol,
+                "start": start,
+                "end": end,
+                "limit": limit,
+                "x_impersonate": x_impersonate,
+            },
+            _parse_query_funding_history,
+            timeout,
+            _PAGES["query_funding_history"],
         )
 
     async def query_position_config(

@@ -217,3 +217,15 @@ def test_error_paths_map_to_typed_exceptions(mock_server: MockServer, account: A
     assert bad.value.status_code == 400 and bad.value.request_id
     other = new_account(url)
     assert StandX(jwt=other.token, signing_key=other.key, base_url=url).query_open_orders().result == []
+
+
+def test_iterating_order_history_pages_through_the_mock(client: StandX) -> None:
+    placed = [
+        client.new_order(
+            symbol=SYMBOL, side="buy", order_type="limit", qty="0.001", price=str(90000 + i), time_in_force="gtc",
+            reduce_only=False,
+        ).cl_ord_id
+        for i in range(5)
+    ]  # fmt: skip
+    walked = [o.cl_ord_id for o in client.iter_query_orders(symbol=SYMBOL, limit=2)]
+    assert walked == list(reversed(placed))  # newest first, every order once, across three pages
