@@ -198,10 +198,9 @@ class _ClientCore:
         rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
         warn_before_expiry: float = 3600.0,
     ) -> None:
-        self._jwt = jwt.strip() if jwt else None
-        self._jwt_exp = jwt_expiry(self._jwt) if self._jwt else None
-        self._warn_at = None if self._jwt_exp is None else self._jwt_exp - warn_before_expiry
-        self._key = SigningKey.parse(signing_key) if signing_key is not None else None
+        self._warn_before_expiry = warn_before_expiry
+        self._static: dict[str, tuple[str, Headers, frozenset[str]]] = {}
+        self.set_credentials(jwt, signing_key)
         self._hosts = {
             "perps": _check_url("base_url", base_url),
             "geo": _check_url("geo_url", geo_url),
@@ -212,8 +211,6 @@ class _ClientCore:
         self._retry = retry or RetryPolicy(attempts=1)
         self._bucket = CreditBucket(rate_limit) if rate_limit is not None else None
         self._timeout_ext = self._timeout.as_dict()
-        # operation -> (URL without query, fixed headers, header parameters it declares)
-        self._static: dict[str, tuple[str, Headers, frozenset[str]]] = {}
         self._urls: dict[str, httpx.URL] = {}  # parsed URLs: parsing is a third of httpx's per-request cost
 
     @classmethod
@@ -225,6 +222,17 @@ class _ClientCore:
             if env.get(var):
                 kwargs[name] = env[var]
         return kwargs
+
+    def set_credentials(self, jwt: str | None, signing_key: SigningKey | str | bytes | None = None) -> None:
+        """Use a new JWT (and the key it is bound to) from the next request on, e.g. after signing in again
+        when `TokenExpiringWarning` fires; the connection pool and the rate-limit bucket are kept."""
+        key = SigningKey.parse(signing_key) if signing_key is not None else None
+        token = jwt.strip() if jwt else None
+        expiry = jwt_expiry(token) if token else None
+        self._jwt, self._key, self._jwt_exp = token, key, expiry
+        self._warn_at = None if expiry is None else expiry - self._warn_before_expiry
+        # operation -> (URL without query, fixed headers, header parameters it declares); the JWT is in them
+        self._static = {}
 
     @property
     def session_id(self) -> str | None:
@@ -241,14 +249,15 @@ class _ClientCore:
 
     def _fixed(self, op: Operation) -> tuple[str, Headers, frozenset[str]]:
         """The URL without query, the headers that never change for `op` on this client, its header params."""
-        fixed = self._static.get(op.name)
+        static = self._static  # one table: set_credentials swaps it for a new one (after the new JWT is set)
+        fixed = static.get(op.name)
         if fixed is None:
             headers = [("user-agent", _USER_AGENT)]
             if op.auth:
                 headers.append(("authorization", f"Bearer {self._jwt}"))
             if op.has_body:
                 headers.append(("content-type", "application/json"))
-            fixed = self._static[op.name] = (self._hosts[op.host] + op.path, headers, declared_headers(op))
+            fixed = static[op.name] = (self._hosts[op.host] + op.path, headers, declared_headers(op))
         return fixed
 
     def _check_expiry(self, op: Operation) -> None:

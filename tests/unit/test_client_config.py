@@ -145,3 +145,40 @@ def test_tls_verification_is_on_by_default() -> None:
     pool = client._http._transport._pool  # type: ignore[attr-defined]
     assert pool._ssl_context.verify_mode == ssl.CERT_REQUIRED
     assert pool._ssl_context.check_hostname is True
+
+
+def test_set_credentials_swaps_token_and_key_for_the_next_requests() -> None:
+    import base64
+    import time
+
+    import nacl.signing
+    from standx_client import SigningKey, TokenExpiredError
+
+    routes = {
+        "/api/query_balance": json_response(DOC_EXAMPLES["query_balance"]["response"]),
+        "/api/new_order": json_response(DOC_EXAMPLES["new_order"]["response"]),
+    }
+    recorder = Recorder(routes)
+    old = _jwt(int(time.time()) - 5)  # already expired: refused before sending
+    client = StandX(jwt=old, signing_key=SEED_HEX, transport=httpx.MockTransport(recorder))
+    with pytest.raises(TokenExpiredError):
+        client.query_balance()
+    new_key = SigningKey.generate()
+    new_jwt = _jwt(int(time.time()) + 7 * 86400)
+    client.set_credentials(new_jwt, new_key)
+    client.query_balance()
+    client.new_order(
+        symbol="BTC-USD", side="buy", order_type="limit", qty="0.1", price="50000", time_in_force="gtc",
+        reduce_only=False,
+    )  # fmt: skip
+    balance, order = recorder.requests
+    assert balance.headers["authorization"] == order.headers["authorization"] == f"Bearer {new_jwt}"
+    assert client.token_expires_at is not None and client.token_expires_at > time.time()
+    # Signed with the new key: PyNaCl's VerifyKey of that key accepts the documented message.
+    message = b"v1,%s,%s,%s" % (
+        order.headers["x-request-id"].encode(),
+        order.headers["x-request-timestamp"].encode(),
+        order.content,
+    )
+    verify = nacl.signing.VerifyKey(new_key.public_key)
+    verify.verify(message, base64.b64decode(order.headers["x-request-signature"]))
