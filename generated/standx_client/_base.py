@@ -250,14 +250,15 @@ class _ClientCore:
 
     def _fixed(self, op: Operation) -> tuple[str, Headers, frozenset[str]]:
         """The URL without query, the headers that never change for `op` on this client, its header params."""
-        fixed = self._static.get(op.name)
+        static = self._static  # one table: set_credentials swaps it for a new one (after the new JWT is set)
+        fixed = static.get(op.name)
         if fixed is None:
             headers = [("user-agent", _USER_AGENT)]
             if op.auth:
                 headers.append(("authorization", f"Bearer {self._jwt}"))
             if op.has_body:
                 headers.append(("content-type", "application/json"))
-            fixed = self._static[op.name] = (self._hosts[op.host] + op.path, headers, declared_headers(op))
+            fixed = static[op.name] = (self._hosts[op.host] + op.path, headers, declared_headers(op))
         return fixed
 
     def _check_expiry(self, op: Operation) -> None:
