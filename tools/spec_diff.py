@@ -41,6 +41,7 @@ NON_BREAKING = "non-breaking"
 _ORDER = {BREAKING: 0, WARNING: 1, NON_BREAKING: 2}
 _LABEL = {BREAKING: "BREAKING", WARNING: "WARNING", NON_BREAKING: "ok"}
 DOCUMENT = "(document)"
+STREAMS = "x-standx-streams"
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _NOISE = frozenset({"description", "summary", "example", "examples", "title", "externalDocs", "deprecated"})
@@ -287,6 +288,7 @@ class Differ:
                 self.add(BREAKING, "operation", "operation-renamed", f"operationId renamed to `{renamed}`")
             else:
                 self.add(BREAKING, "operation", "operation-removed", "operation removed")
+        self._streams()
         old_version = str(self.old.get("info", {}).get("version"))
         new_version = str(self.new.get("info", {}).get("version"))
         if any(c.level == BREAKING for c in self.changes) and old_version == new_version:
@@ -319,6 +321,47 @@ class Differ:
                     )
         for name in new_schemes.keys() - old_schemes.keys():
             self.add(NON_BREAKING, f"security scheme {name}", "security-scheme-added", "new security scheme")
+
+    def _streams(self) -> None:
+        """`x-standx-streams`: WebSocket channels (payloads as responses) and order-stream commands."""
+        old, new = self.old.get(STREAMS, {}), self.new.get(STREAMS, {})
+        if not old and not new:
+            return
+        self._group = STREAMS
+        self.headings[STREAMS] = "WebSocket streams (x-standx-streams)"
+        for stream in sorted(old.keys() | new.keys()):
+            o, n = old.get(stream), new.get(stream)
+            if n is None or o is None:
+                level, kind = (BREAKING, "stream-removed") if n is None else (NON_BREAKING, "stream-added")
+                self.add(level, f"stream {stream}", kind, "stream removed" if n is None else "new stream")
+                continue
+            if o.get("url") != n.get("url"):
+                self.add(BREAKING, f"stream {stream}", "stream-url-changed", f"{o.get('url')} -> {n.get('url')}")
+            self._stream_channels(stream, o.get("channels", {}), n.get("channels", {}))
+            for name in sorted(o.get("commands", {}).keys() | n.get("commands", {}).keys()):
+                oc, nc = o.get("commands", {}).get(name), n.get("commands", {}).get(name)
+                if nc is None:
+                    self.add(BREAKING, f"command {name}", "command-removed", "order-stream command removed")
+                elif oc is None:
+                    self.add(NON_BREAKING, f"command {name}", "command-added", "new order-stream command")
+                elif oc != nc:
+                    self.add(BREAKING, f"command {name}", "command-changed", f"{oc} -> {nc}")
+            if "response" in o and "response" in n:
+                self._schema(o["response"], n["response"], f"stream {stream} frames", "response")
+
+    def _stream_channels(self, stream: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+        for name in sorted(old.keys() | new.keys()):
+            where = f"channel {name}"
+            o, n = old.get(name), new.get(name)
+            if n is None:
+                self.add(BREAKING, where, "channel-removed", f"{stream} channel removed")
+            elif o is None:
+                self.add(NON_BREAKING, where, "channel-added", f"new {stream} channel")
+            else:
+                for flag in ("symbol", "auth"):
+                    if bool(o.get(flag)) != bool(n.get(flag)):
+                        self.add(BREAKING, where, "channel-changed", f"{flag} {o.get(flag)} -> {n.get(flag)}")
+                self._schema(o.get("schema", {}), n.get("schema", {}), where, "response")
 
     def _operations(self, doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         resolver = Resolver(doc)

@@ -514,3 +514,26 @@ def test_make_spec_diff_target() -> None:
     assert "spec-diff: HEAD:openapi/standx.yaml" in result.stdout, result.stdout + result.stderr
     assert result.returncode == 0 or "FAIL:" in result.stdout  # make exits 2 when the tool exits 1
     assert 'tools/spec_diff.py --base "HEAD"' in make("-n", "spec-diff").stdout  # BASE defaults to HEAD
+
+
+def test_websocket_stream_changes_are_classified() -> None:
+    """x-standx-streams of the real spec: channels, their payload schemas and the order-stream commands."""
+    head = _head_spec()
+    doc = copy.deepcopy(head)
+    streams = doc["x-standx-streams"]
+    del streams["market"]["channels"]["trade"]  # a channel removed
+    streams["market"]["channels"]["liquidation"] = copy.deepcopy(streams["market"]["channels"]["order"])
+    streams["market"]["channels"]["price"]["auth"] = True  # now needs the JWT
+    schemas = doc["components"]["schemas"]
+    schemas["StreamPrice"]["required"].append("base")  # a payload field that may be absent becomes required
+    schemas["StreamPrice"]["properties"]["mark_price"] = {"type": "integer"}  # and one changes type
+    del streams["orders"]["commands"]["order:cancel"]
+    report = spec_diff.compare(head, doc)
+    found = {(c.level, c.where, c.kind) for c in report.changes if c.group == spec_diff.STREAMS}
+    assert (B, "channel trade", "channel-removed") in found
+    assert (OK, "channel liquidation", "channel-added") in found
+    assert (B, "channel price", "channel-changed") in found
+    assert (B, "command order:cancel", "command-removed") in found
+    assert any(level == B and where.startswith("channel price .mark_price") for level, where, _ in found), found
+    assert report.breaking
+    assert "WebSocket streams (x-standx-streams)" in report.text()
