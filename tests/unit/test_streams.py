@@ -384,11 +384,11 @@ def test_the_order_stream_renews_its_connection_at_the_age_limit_after_commands_
         async for message in ws:
             command = json.loads(message)
             received.append(command)
-            await asyncio.sleep(0.3)  # still in flight when the age limit passes
+            await asyncio.sleep(0.6)  # still in flight when the age limit passes
             await ws.send(reply("ws_api_success", command["request_id"]))
 
     async def body(url: str, received: list[dict[str, Any]]) -> None:
-        async with OrderStream(jwt=JWT, signing_key=SEED_HEX, url=url, max_age=0.2, timeout=2) as orders:
+        async with OrderStream(jwt=JWT, signing_key=SEED_HEX, url=url, max_age=0.5, timeout=3) as orders:
             first = await orders.new_order(**ORDER)  # sent on connection 1, answered after the limit
             await asyncio.wait_for(orders._ready.wait(), 5)
             while sum("connection" in f for f in received) < 2:
