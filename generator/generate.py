@@ -218,7 +218,10 @@ class Spec:
         rule = self.rule(schema)
         if "x-standx-client-generated" in schema:  # a sibling of the $ref, so read it before resolving
             rule["generate"] = schema["x-standx-client-generated"]
-        return {"py": py, "wire": wire, "in": location, "required": required, "rule": rule}
+        if "x-standx-symbol-rule" in schema:  # symbol | tick | lot: checked against the symbol's rules
+            rule["symbol_rule"] = schema["x-standx-symbol-rule"]
+        doc = schema.get("description") if isinstance(schema, dict) else None  # the field's own text
+        return {"py": py, "wire": wire, "in": location, "required": required, "rule": rule, "doc": doc}
 
 
 def _py(wire: str) -> str:
@@ -282,7 +285,7 @@ def _facade_methods(project: Any, spec: Spec) -> tuple[list[dict[str, Any]], lis
                         "py": param["py"],
                         "type": _arg_type(prop),
                         "required": param["required"],
-                        "doc": prop.description or param.get("doc"),
+                        "doc": param.get("doc") or prop.description,
                     }
                 )
             args.sort(key=lambda a: not a["required"])  # keyword-only, required first for readability

@@ -44,6 +44,7 @@ from .exceptions import (
     ValidationError,
     error_class,
 )
+from .precision import SymbolRules
 from .retry import NO_RETRY, CreditBucket, RateLimit, RetryPolicy
 from .signing import SigningKey, signature_headers
 
@@ -197,8 +198,12 @@ class _ClientCore:
         retry: RetryPolicy | None = DEFAULT_RETRY,
         rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
         warn_before_expiry: float = 3600.0,
+        symbol_rules: Mapping[str, SymbolRules] | None = None,
     ) -> None:
         self._warn_before_expiry = warn_before_expiry
+        # symbol -> tick, lot and size range: new orders are checked against them before sending
+        # (`load_symbol_rules()` reads them from query_symbol_info; empty: no such check).
+        self.symbol_rules: dict[str, SymbolRules] = dict(symbol_rules or {})
         self._static: dict[str, tuple[str, Headers, frozenset[str]]] = {}
         self.set_credentials(jwt, signing_key)
         self._hosts = {
@@ -274,7 +279,7 @@ class _ClientCore:
         return self._jwt_exp
 
     def _prepare(self, op: Operation, values: Mapping[str, object], timeout: Timeout | None) -> _Prepared:
-        query, headers, body = prepare(op, values)
+        query, headers, body = prepare(op, values, self.symbol_rules)
         if op.auth:
             if not self._jwt:
                 raise ValidationError(op.name, "jwt", "this operation needs a JWT: pass jwt= or set STANDX_JWT")
@@ -493,6 +498,16 @@ class SyncClientBase(_ClientCore):
             if cursor is None:
                 return
 
+    def load_symbol_rules(self) -> dict[str, SymbolRules]:
+        """Read every symbol's tick, lot and size range (query_symbol_info) and check new orders against them
+        from now on, before sending. Call it again to refresh: the exchange changes tick sizes."""
+        from ._operations import OPERATIONS
+        from .api.market.query_symbol_info import parse_success
+
+        infos = self._call(OPERATIONS["query_symbol_info"], {}, parse_success)
+        self.symbol_rules = {info.symbol: SymbolRules.from_info(info) for info in infos}
+        return self.symbol_rules
+
     def resolve_order(self, cl_ord_id: str) -> Order | None:
         """Settle an `OrderStatusUnknownError`: the order if the exchange has it, else None.
 
@@ -572,6 +587,15 @@ class AsyncClientBase(_ClientCore):
             cursor = _next_cursor(items, pages, values, cursor)
             if cursor is None:
                 return
+
+    async def load_symbol_rules(self) -> dict[str, SymbolRules]:
+        """See `SyncClientBase.load_symbol_rules`."""
+        from ._operations import OPERATIONS
+        from .api.market.query_symbol_info import parse_success
+
+        infos = await self._call(OPERATIONS["query_symbol_info"], {}, parse_success)
+        self.symbol_rules = {info.symbol: SymbolRules.from_info(info) for info in infos}
+        return self.symbol_rules
 
     async def resolve_order(self, cl_ord_id: str) -> Order | None:
         """Settle an `OrderStatusUnknownError`: the order if the exchange has it, else None.

@@ -11,11 +11,14 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._ids import new_client_order_id
 from ._operation import Operation, Param
 from .exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from .precision import SymbolRules
 
 _DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _MAX_DECIMAL_CHARS = 64  # far beyond any price or size; stops 1e400-style values from going out
@@ -112,9 +115,10 @@ def _query_text(value: object) -> str:
 
 
 def prepare(
-    op: Operation, values: Mapping[str, object]
+    op: Operation, values: Mapping[str, object], rules: Mapping[str, SymbolRules] | None = None
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]], dict[str, object] | None]:
-    """Check `values` (Python names -> arguments; None = not given) against `op`.
+    """Check `values` (Python names -> arguments; None = not given) against `op`, and against the symbol's
+    tick and lot when `rules` (symbol -> SymbolRules) has that symbol (`x-standx-symbol-rule` fields).
 
     Returns the query pairs, the header pairs and the JSON body (None when the operation has none).
     """
@@ -141,6 +145,8 @@ def prepare(
             continue
         try:
             converted = _convert(value, param.rule)
+            if rules and "symbol_rule" in param.rule:
+                _check_symbol_rule(op, values, rules, param.rule["symbol_rule"], converted)
         except _Refused as refused:
             raise ValidationError(op.name, param.py, str(refused)) from None
         if param.location == "query":
@@ -150,6 +156,21 @@ def prepare(
         elif body is not None:
             body[param.wire] = converted
     return query, headers, body
+
+
+def _check_symbol_rule(
+    op: Operation, values: Mapping[str, object], rules: Mapping[str, SymbolRules], kind: str, text: object
+) -> None:
+    """A price on the symbol's tick, a quantity on its lot and within its range (when its rules are known)."""
+    if kind == "symbol" or not isinstance(text, str):
+        return
+    symbol = next((values.get(p.py) for p in op.params if p.rule.get("symbol_rule") == "symbol"), None)
+    symbol_rules = rules.get(symbol) if isinstance(symbol, str) else None
+    if symbol_rules is None:
+        return
+    problem = symbol_rules.problem(kind, Decimal(text))
+    if problem:
+        raise _Refused(problem)
 
 
 def declared_headers(op: Operation) -> frozenset[str]:

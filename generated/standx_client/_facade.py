@@ -125,20 +125,20 @@ class StandX(SyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             side: Order side.
             order_type: Order type.
-            qty: Strictly positive decimal number sent as a JSON string in plain notation, for example "0.1". Zero and negative values are rejected. Used for request prices and quantities.
-            time_in_force: Time in force: `gtc` good til canceled, `ioc` immediate or cancel, `alo` add liquidity only (post-only; may be rejected asynchronously with "alo order rejected").
+            qty: Order quantity in the base asset.
+            time_in_force: Time in force.
             reduce_only: Only reduce the position if true. The maximum quantity is the position quantity minus the quantity of all other pending reduce-only orders (TP/SL orders included).
             x_session_id: Session id of the caller's order response stream (`wss://perps.standx.com/ws-api/v1`). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
-            price: Strictly positive decimal number sent as a JSON string in plain notation, for example "0.1". Zero and negative values are rejected. Used for request prices and quantities.
-            cl_ord_id: Client order id: 1 to 64 printable ASCII characters without spaces. The server generates a ULID such as "01K2BK4ZKQE0C308SRD39P8N9Z" when the client sends none.
-            margin_mode: Margin mode of a position.
+            price: Limit price. Required for limit orders, not allowed on market orders.
+            cl_ord_id: Client order id. The client generates a ULID when the caller gives none, so that an order whose response was lost can still be found with query_order.
+            margin_mode: Margin mode. Must match the position's margin mode.
             leverage: Leverage. Must match the position's leverage.
-            tp_price: Strictly positive decimal number sent as a JSON string in plain notation, for example "0.1". Zero and negative values are rejected. Used for request prices and quantities.
-            sl_price: Strictly positive decimal number sent as a JSON string in plain notation, for example "0.1". Zero and negative values are rejected. Used for request prices and quantities.
+            tp_price: Take-profit trigger price. A TP order is created once this order is filled.
+            sl_price: Stop-loss trigger price. An SL order is created once this order is filled.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -191,7 +191,7 @@ class StandX(SyncClientBase):
             x_session_id: Session id of the caller's order response stream (`wss://perps.standx.com/ws-api/v1`). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             order_id: Exchange order id to cancel.
-            cl_ord_id: Client order id: 1 to 64 printable ASCII characters without spaces. The server generates a ULID such as "01K2BK4ZKQE0C308SRD39P8N9Z" when the client sends none.
+            cl_ord_id: Client order id to cancel.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -262,7 +262,7 @@ class StandX(SyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             leverage: New leverage. The symbol's `max_leverage` (query_symbol_info) is the real upper bound.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -293,8 +293,8 @@ class StandX(SyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            margin_mode: Margin mode of a position.
+            symbol: Trading pair.
+            margin_mode: New margin mode.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
@@ -326,8 +326,8 @@ class StandX(SyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            amount_in: Decimal number sent as a JSON string in plain notation (no exponent, no sign other than a leading minus), for example "1000.0". Used in requests.
+            symbol: Trading pair of the isolated position.
+            amount_in: Amount to transfer. Positive adds isolated margin, negative removes it.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
@@ -364,7 +364,7 @@ class StandX(SyncClientBase):
 
         Args:
             order_id: Exchange order id to query. At least one of `order_id` or `cl_ord_id` is required.
-            cl_ord_id: Client order id: 1 to 64 printable ASCII characters without spaces. The server generates a ULID such as "01K2BK4ZKQE0C308SRD39P8N9Z" when the client sends none.
+            cl_ord_id: Client order id to query. At least one of `order_id` or `cl_ord_id` is required.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
@@ -401,9 +401,9 @@ class StandX(SyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            status: Order status. The Reference page lists `open`, `canceled` (US spelling), `filled`, `rejected` and `untriggered`; `new` is not in that list but appears in the query_orders and query_open_orders examples, so it is accepted here too. Clients keep unknown values received in responses.
-            order_type: Order type.
+            symbol: Only orders of this trading pair.
+            status: Only orders in this status.
+            order_type: Only orders of this type.
             start: Start of the time range (ISO 8601).
             end: End of the time range (ISO 8601).
             last_id: Pagination cursor, the id of the last order of the previous page.
@@ -477,7 +477,7 @@ class StandX(SyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Only open orders of this trading pair.
             limit: Maximum number of orders to return (1 to 1200). The server uses 500 when it is omitted.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -514,9 +514,9 @@ class StandX(SyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Only trades of this trading pair.
             last_id: Pagination cursor, the id of the last trade of the previous page.
-            side: Order side.
+            side: Only trades on this side.
             start: Start of the time range (ISO 8601).
             end: End of the time range (ISO 8601).
             limit: Maximum number of trades to return (1 to 500). The server uses 100 when it is omitted.
@@ -591,7 +591,7 @@ class StandX(SyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Only funding of this trading pair.
             start: Start of the time range (ISO 8601).
             end: End of the time range (ISO 8601).
             last_id: Pagination cursor, the id of the last funding transaction of the previous page.
@@ -658,7 +658,7 @@ class StandX(SyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
@@ -688,7 +688,7 @@ class StandX(SyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Only the position in this trading pair.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
@@ -762,7 +762,7 @@ class StandX(SyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Only this trading pair. Omit it to get every symbol.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -787,7 +787,7 @@ class StandX(SyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -815,7 +815,7 @@ class StandX(SyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -842,7 +842,7 @@ class StandX(SyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -867,7 +867,7 @@ class StandX(SyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -894,7 +894,7 @@ class StandX(SyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             start_time: Start of the time range, Unix epoch milliseconds.
             end_time: End of the time range, Unix epoch milliseconds.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -946,10 +946,10 @@ class StandX(SyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             from_: Start of the range, Unix epoch seconds.
             to: End of the range, Unix epoch seconds.
-            resolution: Kline resolution: `1T` one tick, `3S` 3 seconds, `1` 1 minute, `5` 5 minutes, `15` 15 minutes, `60` 1 hour, `1D` 1 day, `1W` 1 week, `1M` 1 month.
+            resolution: Bar resolution.
             count_back: Number of bars to load, counting back from `to`.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
@@ -1033,7 +1033,7 @@ class StandX(SyncClientBase):
 
 
         Args:
-            chain: Blockchain of a sign-in wallet.
+            chain: Blockchain of the wallet that signs in.
             address: Wallet address: `0x` plus 40 hex digits for `bsc`, the base58 public key for `solana`.
             request_id: Base58 (Bitcoin alphabet) of the 32-byte public key of the new ed25519 request-signing key. The access token will be bound to this key. Not the per-request `x-request-id`.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -1082,7 +1082,7 @@ class StandX(SyncClientBase):
 
 
         Args:
-            chain: Blockchain of a sign-in wallet.
+            chain: Blockchain of the wallet that signs in.
             signature: The wallet's signature of the challenge message: a `0x` hex EIP-191 signature for `bsc`, the Base64 JSON envelope for `solana` (see login).
             signed_data: The `signedData` JWT from prepare_signin, unchanged.
             expires_seconds: Lifetime of the access token in seconds (default 604800, 7 days). The docs advise against very long lifetimes.
@@ -1161,20 +1161,20 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             side: Order side.
             order_type: Order type.
-            qty: Strictly positive decimal number sent as a JSON string in plain notation, for example "0.1". Zero and negative values are rejected. Used for request prices and quantities.
-            time_in_force: Time in force: `gtc` good til canceled, `ioc` immediate or cancel, `alo` add liquidity only (post-only; may be rejected asynchronously with "alo order rejected").
+            qty: Order quantity in the base asset.
+            time_in_force: Time in force.
             reduce_only: Only reduce the position if true. The maximum quantity is the position quantity minus the quantity of all other pending reduce-only orders (TP/SL orders included).
             x_session_id: Session id of the caller's order response stream (`wss://perps.standx.com/ws-api/v1`). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
-            price: Strictly positive decimal number sent as a JSON string in plain notation, for example "0.1". Zero and negative values are rejected. Used for request prices and quantities.
-            cl_ord_id: Client order id: 1 to 64 printable ASCII characters without spaces. The server generates a ULID such as "01K2BK4ZKQE0C308SRD39P8N9Z" when the client sends none.
-            margin_mode: Margin mode of a position.
+            price: Limit price. Required for limit orders, not allowed on market orders.
+            cl_ord_id: Client order id. The client generates a ULID when the caller gives none, so that an order whose response was lost can still be found with query_order.
+            margin_mode: Margin mode. Must match the position's margin mode.
             leverage: Leverage. Must match the position's leverage.
-            tp_price: Strictly positive decimal number sent as a JSON string in plain notation, for example "0.1". Zero and negative values are rejected. Used for request prices and quantities.
-            sl_price: Strictly positive decimal number sent as a JSON string in plain notation, for example "0.1". Zero and negative values are rejected. Used for request prices and quantities.
+            tp_price: Take-profit trigger price. A TP order is created once this order is filled.
+            sl_price: Stop-loss trigger price. An SL order is created once this order is filled.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1227,7 +1227,7 @@ class AsyncStandX(AsyncClientBase):
             x_session_id: Session id of the caller's order response stream (`wss://perps.standx.com/ws-api/v1`). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             order_id: Exchange order id to cancel.
-            cl_ord_id: Client order id: 1 to 64 printable ASCII characters without spaces. The server generates a ULID such as "01K2BK4ZKQE0C308SRD39P8N9Z" when the client sends none.
+            cl_ord_id: Client order id to cancel.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1298,7 +1298,7 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             leverage: New leverage. The symbol's `max_leverage` (query_symbol_info) is the real upper bound.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -1329,8 +1329,8 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            margin_mode: Margin mode of a position.
+            symbol: Trading pair.
+            margin_mode: New margin mode.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
@@ -1362,8 +1362,8 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            amount_in: Decimal number sent as a JSON string in plain notation (no exponent, no sign other than a leading minus), for example "1000.0". Used in requests.
+            symbol: Trading pair of the isolated position.
+            amount_in: Amount to transfer. Positive adds isolated margin, negative removes it.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
@@ -1400,7 +1400,7 @@ class AsyncStandX(AsyncClientBase):
 
         Args:
             order_id: Exchange order id to query. At least one of `order_id` or `cl_ord_id` is required.
-            cl_ord_id: Client order id: 1 to 64 printable ASCII characters without spaces. The server generates a ULID such as "01K2BK4ZKQE0C308SRD39P8N9Z" when the client sends none.
+            cl_ord_id: Client order id to query. At least one of `order_id` or `cl_ord_id` is required.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
@@ -1437,9 +1437,9 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
-            status: Order status. The Reference page lists `open`, `canceled` (US spelling), `filled`, `rejected` and `untriggered`; `new` is not in that list but appears in the query_orders and query_open_orders examples, so it is accepted here too. Clients keep unknown values received in responses.
-            order_type: Order type.
+            symbol: Only orders of this trading pair.
+            status: Only orders in this status.
+            order_type: Only orders of this type.
             start: Start of the time range (ISO 8601).
             end: End of the time range (ISO 8601).
             last_id: Pagination cursor, the id of the last order of the previous page.
@@ -1513,7 +1513,7 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Only open orders of this trading pair.
             limit: Maximum number of orders to return (1 to 1200). The server uses 500 when it is omitted.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -1550,9 +1550,9 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Only trades of this trading pair.
             last_id: Pagination cursor, the id of the last trade of the previous page.
-            side: Order side.
+            side: Only trades on this side.
             start: Start of the time range (ISO 8601).
             end: End of the time range (ISO 8601).
             limit: Maximum number of trades to return (1 to 500). The server uses 100 when it is omitted.
@@ -1627,7 +1627,7 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Only funding of this trading pair.
             start: Start of the time range (ISO 8601).
             end: End of the time range (ISO 8601).
             last_id: Pagination cursor, the id of the last funding transaction of the previous page.
@@ -1694,7 +1694,7 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
@@ -1724,7 +1724,7 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Only the position in this trading pair.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
@@ -1798,7 +1798,7 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Only this trading pair. Omit it to get every symbol.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1823,7 +1823,7 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1851,7 +1851,7 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1878,7 +1878,7 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1903,7 +1903,7 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -1930,7 +1930,7 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             start_time: Start of the time range, Unix epoch milliseconds.
             end_time: End of the time range, Unix epoch milliseconds.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -1982,10 +1982,10 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            symbol: Trading pair such as "BTC-USD". Not an enum: the list of symbols changes over time (BTC-USD, ETH-USD, XAU-USD, XAG-USD at the time of writing); discover it with query_symbol_info.
+            symbol: Trading pair.
             from_: Start of the range, Unix epoch seconds.
             to: End of the range, Unix epoch seconds.
-            resolution: Kline resolution: `1T` one tick, `3S` 3 seconds, `1` 1 minute, `5` 5 minutes, `15` 15 minutes, `60` 1 hour, `1D` 1 day, `1W` 1 week, `1M` 1 month.
+            resolution: Bar resolution.
             count_back: Number of bars to load, counting back from `to`.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
@@ -2069,7 +2069,7 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            chain: Blockchain of a sign-in wallet.
+            chain: Blockchain of the wallet that signs in.
             address: Wallet address: `0x` plus 40 hex digits for `bsc`, the base58 public key for `solana`.
             request_id: Base58 (Bitcoin alphabet) of the 32-byte public key of the new ed25519 request-signing key. The access token will be bound to this key. Not the per-request `x-request-id`.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -2118,7 +2118,7 @@ class AsyncStandX(AsyncClientBase):
 
 
         Args:
-            chain: Blockchain of a sign-in wallet.
+            chain: Blockchain of the wallet that signs in.
             signature: The wallet's signature of the challenge message: a `0x` hex EIP-191 signature for `bsc`, the Base64 JSON envelope for `solana` (see login).
             signed_data: The `signedData` JWT from prepare_signin, unchanged.
             expires_seconds: Lifetime of the access token in seconds (default 604800, 7 days). The docs advise against very long lifetimes.

@@ -36,7 +36,7 @@ OPERATIONS: dict[str, Operation] = {
                 wire="symbol",
                 location="body",
                 required=True,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$"},
+                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$", "symbol_rule": "symbol"},
             ),
             Param(
                 py="side", wire="side", location="body", required=True, rule={"kind": "enum", "values": ("buy", "sell")}
@@ -53,14 +53,22 @@ OPERATIONS: dict[str, Operation] = {
                 wire="qty",
                 location="body",
                 required=True,
-                rule={"kind": "decimal", "pattern": "^(0*[1-9][0-9]*(\\.[0-9]+)?|0+\\.[0-9]*[1-9][0-9]*)$"},
+                rule={
+                    "kind": "decimal",
+                    "pattern": "^(0*[1-9][0-9]*(\\.[0-9]+)?|0+\\.[0-9]*[1-9][0-9]*)$",
+                    "symbol_rule": "lot",
+                },
             ),
             Param(
                 py="price",
                 wire="price",
                 location="body",
                 required=False,
-                rule={"kind": "decimal", "pattern": "^(0*[1-9][0-9]*(\\.[0-9]+)?|0+\\.[0-9]*[1-9][0-9]*)$"},
+                rule={
+                    "kind": "decimal",
+                    "pattern": "^(0*[1-9][0-9]*(\\.[0-9]+)?|0+\\.[0-9]*[1-9][0-9]*)$",
+                    "symbol_rule": "tick",
+                },
             ),
             Param(
                 py="time_in_force",
@@ -98,14 +106,22 @@ OPERATIONS: dict[str, Operation] = {
                 wire="tp_price",
                 location="body",
                 required=False,
-                rule={"kind": "decimal", "pattern": "^(0*[1-9][0-9]*(\\.[0-9]+)?|0+\\.[0-9]*[1-9][0-9]*)$"},
+                rule={
+                    "kind": "decimal",
+                    "pattern": "^(0*[1-9][0-9]*(\\.[0-9]+)?|0+\\.[0-9]*[1-9][0-9]*)$",
+                    "symbol_rule": "tick",
+                },
             ),
             Param(
                 py="sl_price",
                 wire="sl_price",
                 location="body",
                 required=False,
-                rule={"kind": "decimal", "pattern": "^(0*[1-9][0-9]*(\\.[0-9]+)?|0+\\.[0-9]*[1-9][0-9]*)$"},
+                rule={
+                    "kind": "decimal",
+                    "pattern": "^(0*[1-9][0-9]*(\\.[0-9]+)?|0+\\.[0-9]*[1-9][0-9]*)$",
+                    "symbol_rule": "tick",
+                },
             ),
         ),
         require_one_of=(),

@@ -56,15 +56,25 @@ class SymbolRules:
 
     def check(self, *, price: Decimal | None = None, qty: Decimal | None = None) -> None:
         """Reject (ValidationError naming the field) a price off the tick or a quantity off the lot or range."""
-        if price is not None and price % self.price_tick != 0:
-            raise ValidationError(self.symbol, "price", f"{price} is not a multiple of the tick {self.price_tick}")
-        if qty is not None:
-            if qty % self.qty_tick != 0:
-                raise ValidationError(self.symbol, "qty", f"{qty} is not a multiple of the lot {self.qty_tick}")
-            self._check_qty_range(qty)
+        for field, kind, value in (("price", "tick", price), ("qty", "lot", qty)):
+            problem = self.problem(kind, value) if value is not None else None
+            if problem:
+                raise ValidationError(self.symbol, field, problem)
+
+    def problem(self, kind: str, value: Decimal) -> str | None:
+        """What is wrong with a price (`tick`) or a quantity (`lot`) for this symbol, or None."""
+        if kind == "tick" and value % self.price_tick != 0:
+            return f"{value} is not a multiple of the price tick {self.price_tick} of {self.symbol}"
+        if kind == "lot":
+            if value % self.qty_tick != 0:
+                return f"{value} is not a multiple of the lot {self.qty_tick} of {self.symbol}"
+            if value < self.min_qty:
+                return f"{value} is below the minimum order quantity {self.min_qty} of {self.symbol}"
+            if self.max_qty is not None and value > self.max_qty:
+                return f"{value} is above the maximum order quantity {self.max_qty} of {self.symbol}"
+        return None
 
     def _check_qty_range(self, qty: Decimal) -> None:
-        if qty < self.min_qty:
-            raise ValidationError(self.symbol, "qty", f"{qty} is below the minimum order quantity {self.min_qty}")
-        if self.max_qty is not None and qty > self.max_qty:
-            raise ValidationError(self.symbol, "qty", f"{qty} is above the maximum order quantity {self.max_qty}")
+        problem = self.problem("lot", qty)
+        if problem:
+            raise ValidationError(self.symbol, "qty", problem)

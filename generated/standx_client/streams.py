@@ -59,6 +59,7 @@ from .exceptions import (
     ValidationError,
 )
 from .models.order_stream_response import OrderStreamResponse
+from .precision import SymbolRules
 from .retry import RetryPolicy
 from .signing import SigningKey, signature_headers
 
@@ -361,8 +362,10 @@ class OrderStream(_Connection):
         timeout: float = 10.0,
         reconnect: RetryPolicy | None = RECONNECT,
         max_age: float = MAX_AGE_S,
+        symbol_rules: Mapping[str, SymbolRules] | None = None,
     ) -> None:
         super().__init__(url or ORDERS_URL or "", open_timeout=open_timeout, reconnect=reconnect, max_age=max_age)
+        self.symbol_rules = dict(symbol_rules or {})  # as on the HTTP client: checked before sending
         self._jwt = jwt
         self._key = signing_key if isinstance(signing_key, SigningKey) else SigningKey.parse(signing_key)
         self.session_id = session_id or str(uuid.uuid4())
@@ -425,7 +428,7 @@ class OrderStream(_Connection):
         operation = ORDER_COMMANDS.get(method)
         if operation is None:
             raise ValidationError(method, "method", "not an order command of the spec")
-        _, _, body = prepare(OPERATIONS[operation], values)  # raises ValidationError before sending
+        _, _, body = prepare(OPERATIONS[operation], values, self.symbol_rules)  # ValidationError: nothing sent
         params = _COMPACT_JSON(body or {})  # the exact text that is signed and sent
         request_id = str(uuid.uuid4())  # envelope id and x-request-id alike: the safe choice (notes §4.3)
         header = signature_headers(self._key, params.encode(), request_id, time.time_ns() // 1_000_000)

@@ -229,3 +229,20 @@ def test_iterating_order_history_pages_through_the_mock(client: StandX) -> None:
     ]  # fmt: skip
     walked = [o.cl_ord_id for o in client.iter_query_orders(symbol=SYMBOL, limit=2)]
     assert walked == list(reversed(placed))  # newest first, every order once, across three pages
+
+
+def test_symbol_rules_from_the_mock_refuse_off_tick_orders_locally(client: StandX) -> None:
+    rules = client.load_symbol_rules()
+    assert SYMBOL in rules
+    tick = rules[SYMBOL].price_tick
+    with pytest.raises(ValidationError, match="price tick"):
+        client.new_order(
+            symbol=SYMBOL, side="buy", order_type="limit", qty="0.001", price=Decimal(90000) + tick / 2,
+            time_in_force="gtc", reduce_only=False,
+        )  # fmt: skip
+    assert client.query_open_orders(symbol=SYMBOL).result == []  # nothing reached the exchange
+    placed = client.new_order(
+        symbol=SYMBOL, side="buy", order_type="limit", qty=rules[SYMBOL].min_qty, price=Decimal(90000) + tick,
+        time_in_force="gtc", reduce_only=False,
+    )  # fmt: skip
+    assert placed.code == 0

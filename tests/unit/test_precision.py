@@ -46,3 +46,72 @@ def test_check_rejects_with_the_field_named(kwargs: dict[str, Decimal], field: s
 
 def test_check_accepts_on_tick_values() -> None:
     RULES.check(price=Decimal("121900.10"), qty=Decimal("0.060"))
+
+
+ORDER = {
+    "symbol": "BTC-USD",
+    "side": "buy",
+    "order_type": "limit",
+    "qty": "0.010",
+    "price": "121900.12",
+    "time_in_force": "gtc",
+    "reduce_only": False,
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        ({"price": "121900.125"}, "price", "not a multiple of the price tick 0.01"),
+        ({"qty": "0.0105"}, "qty", "not a multiple of the lot 0.001"),
+        ({"qty": "0.0001"}, "qty", "not a multiple of the lot"),
+        ({"qty": "101"}, "qty", "above the maximum order quantity 100"),
+        ({"tp_price": "130000.001"}, "tp_price", "price tick"),
+        ({"sl_price": "110000.5555"}, "sl_price", "price tick"),
+    ],
+)
+def test_new_orders_off_the_symbol_rules_are_refused_before_sending(
+    change: dict[str, str], field: str, problem: str
+) -> None:
+    import httpx
+    from standx_client import StandX
+
+    from tests.conftest import JWT, SEED_HEX, Recorder, json_response
+
+    recorder = Recorder({"/api/new_order": json_response(DOC_EXAMPLES["new_order"]["response"])})
+    client = StandX(
+        jwt=JWT, signing_key=SEED_HEX, transport=httpx.MockTransport(recorder), symbol_rules={"BTC-USD": RULES}
+    )
+    with pytest.raises(ValidationError, match=f"new_order: {field}: .*{problem}"):
+        client.new_order(**{**ORDER, **change})
+    assert recorder.requests == []
+    client.new_order(**ORDER)  # on the tick and the lot: sent
+    client.new_order(**{**ORDER, "symbol": "XAU-USD", **change})
+    assert len(recorder.requests) == 2  # a symbol without known rules is not checked locally
+
+
+def test_load_symbol_rules_reads_query_symbol_info() -> None:
+    import httpx
+    from standx_client import AsyncStandX, StandX
+
+    from tests.conftest import JWT, SEED_HEX, Recorder, json_response
+
+    routes = {
+        "/api/query_symbol_info": json_response(DOC_EXAMPLES["query_symbol_info"]["response"]),
+        "/api/new_order": json_response(DOC_EXAMPLES["new_order"]["response"]),
+    }
+    recorder = Recorder(routes)
+    client = StandX(jwt=JWT, signing_key=SEED_HEX, transport=httpx.MockTransport(recorder))
+    assert client.symbol_rules == {}
+    assert client.load_symbol_rules() == {"BTC-USD": RULES}
+    with pytest.raises(ValidationError, match="price tick"):
+        client.new_order(**{**ORDER, "price": "1.001"})
+    assert [r.url.path for r in recorder.requests] == ["/api/query_symbol_info"]
+
+    async def run() -> dict[str, SymbolRules]:
+        async with AsyncStandX(jwt=JWT, signing_key=SEED_HEX, transport=httpx.MockTransport(recorder)) as c:
+            return await c.load_symbol_rules()
+
+    import asyncio
+
+    assert asyncio.run(run()) == {"BTC-USD": RULES}

@@ -401,3 +401,25 @@ def test_the_order_stream_renews_its_connection_at_the_age_limit_after_commands_
         assert received[1]["method"] == "auth:login" and received[2]["method"] == "order:new"
 
     asyncio.run(with_server(server, body))
+
+
+def test_order_stream_checks_the_symbol_rules_before_sending() -> None:
+    from standx_client.models import SymbolInfo
+    from standx_client.precision import SymbolRules
+
+    from tests.conftest import DOC_EXAMPLES
+
+    rules = {"BTC-USD": SymbolRules.from_info(SymbolInfo.from_dict(DOC_EXAMPLES["query_symbol_info"]["response"][0]))}
+
+    async def server(ws: ServerConnection, received: list[dict[str, Any]]) -> None:
+        await login(ws, received)
+        async for message in ws:
+            received.append(json.loads(message))
+
+    async def body(url: str, received: list[dict[str, Any]]) -> None:
+        async with OrderStream(jwt=JWT, signing_key=SEED_HEX, url=url, symbol_rules=rules) as orders:
+            with pytest.raises(StandXValidationError, match=r"qty: .*lot 0\.001"):
+                await orders.new_order(**{**ORDER, "qty": Decimal("0.0005")})
+        assert [f["method"] for f in frames(received)] == ["auth:login"]
+
+    asyncio.run(with_server(server, body))
