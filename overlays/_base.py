@@ -204,7 +204,6 @@ class _ClientCore:
         # symbol -> tick, lot and size range: new orders are checked against them before sending
         # (`load_symbol_rules()` reads them from query_symbol_info; empty: no such check).
         self.symbol_rules: dict[str, SymbolRules] = dict(symbol_rules or {})
-        self._static: dict[str, tuple[str, Headers, frozenset[str]]] = {}
         self.set_credentials(jwt, signing_key)
         self._hosts = {
             "perps": _check_url("base_url", base_url),
@@ -213,7 +212,7 @@ class _ClientCore:
         }
         self._defaults = {"x-session-id": session_id, "x-impersonate": impersonate}
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        self._retry = retry or RetryPolicy(attempts=1)
+        self._retry = retry or NO_RETRY
         self._bucket = CreditBucket(rate_limit) if rate_limit is not None else None
         self._timeout_ext = self._timeout.as_dict()
         self._urls: dict[str, httpx.URL] = {}  # parsed URLs: parsing is a third of httpx's per-request cost
@@ -237,7 +236,7 @@ class _ClientCore:
         self._jwt, self._key, self._jwt_exp = token, key, expiry
         self._warn_at = None if expiry is None else expiry - self._warn_before_expiry
         # operation -> (URL without query, fixed headers, header parameters it declares); the JWT is in them
-        self._static = {}
+        self._static: dict[str, tuple[str, Headers, frozenset[str]]] = {}
 
     @property
     def session_id(self) -> str | None:

@@ -136,6 +136,7 @@ def prepare(
         if str(values.get(other)) == str(expected) and present != (kind == "required"):
             problem = "is required" if kind == "required" else "is not allowed"
             raise ValidationError(op.name, name, f"{problem} when {other} is {expected}")
+    symbol_rules = _symbol_rules(op, values, rules) if rules else None
     for param in op.params:
         value = values.get(param.py)
         if value is None and "generate" in param.rule:
@@ -146,8 +147,8 @@ def prepare(
             continue
         try:
             converted = _convert(value, param.rule)
-            if rules and "symbol_rule" in param.rule:
-                _check_symbol_rule(op, values, rules, param.rule["symbol_rule"], converted)
+            if symbol_rules is not None and "symbol_rule" in param.rule:
+                _check_symbol_rule(symbol_rules, param.rule["symbol_rule"], converted)
         except _Refused as refused:
             raise ValidationError(op.name, param.py, str(refused)) from None
         if param.location == "query":
@@ -159,15 +160,15 @@ def prepare(
     return query, headers, body
 
 
-def _check_symbol_rule(
-    op: Operation, values: Mapping[str, object], rules: Mapping[str, SymbolRules], kind: str, text: object
-) -> None:
-    """A price on the symbol's tick, a quantity on its lot and within its range (when its rules are known)."""
-    if kind == "symbol" or not isinstance(text, str):
-        return
+def _symbol_rules(op: Operation, values: Mapping[str, object], rules: Mapping[str, SymbolRules]) -> SymbolRules | None:
+    """The rules of the symbol this call names (its `x-standx-symbol-rule: symbol` field), when known."""
     symbol = next((values.get(p.py) for p in op.params if p.rule.get("symbol_rule") == "symbol"), None)
-    symbol_rules = rules.get(symbol) if isinstance(symbol, str) else None
-    if symbol_rules is None:
+    return rules.get(symbol) if isinstance(symbol, str) else None
+
+
+def _check_symbol_rule(symbol_rules: SymbolRules, kind: str, text: object) -> None:
+    """A price on the symbol's tick, a quantity on its lot and within its range."""
+    if kind == "symbol" or not isinstance(text, str):
         return
     problem = symbol_rules.problem(kind, Decimal(text))
     if problem:

@@ -48,15 +48,14 @@ from ._operations import OPERATIONS
 from ._streams import CHANNELS, MARKET_URL, ORDER_COMMANDS, ORDER_RESPONSE, ORDERS_URL
 from ._validate import prepare
 from .exceptions import (
-    _BY_STATUS,
     APIError,
-    BadRequestError,
     OrderStatusUnknownError,
     ResponseDecodeError,
     StandXError,
     StreamClosedError,
     TransportError,
     ValidationError,
+    error_class,
 )
 from .models.order_stream_response import OrderStreamResponse
 from .precision import SymbolRules
@@ -128,8 +127,7 @@ def _decode(raw: str | bytes, operation: str) -> dict[str, Any]:
 
 def _frame_error(code: int, message: str, operation: str, request_id: str | None = None) -> APIError:
     """A refusal carried by a frame, as the typed error its code means over HTTP."""
-    kind = _BY_STATUS.get(code, BadRequestError if 400 <= code < 500 else APIError)
-    return kind(message, status_code=code, code=code, request_id=request_id, operation=operation)
+    return error_class(code)(message, status_code=code, code=code, request_id=request_id, operation=operation)
 
 
 class _Connection:
@@ -155,8 +153,31 @@ class _Connection:
     def _age_left(self) -> float:
         return self._max_age - (time.monotonic() - self._opened_at)
 
-    async def _reopen(self, reason: str, setup: Any) -> int:
-        """Close, then open and run `setup` again with backoff; the number of attempts it took."""
+    async def __aenter__(self) -> Self:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def connect(self) -> None:
+        """Open the connection and set it up (authenticate, subscribe or log in)."""
+        await self._open()
+        await self._setup()
+
+    async def _setup(self) -> None:
+        raise NotImplementedError
+
+    def _live(self) -> ClientConnection:
+        if self._ws is None:
+            raise StreamClosedError(f"{self._url}: not connected")
+        return self._ws
+
+    async def _send(self, message: Mapping[str, Any]) -> None:
+        await self._live().send(_COMPACT_JSON(message))
+
+    async def _reopen(self, reason: str) -> int:
+        """Close, then open and set up again with backoff; the number of attempts it took."""
         await self._drop()
         policy = self._reconnect
         attempt = 0
@@ -164,7 +185,7 @@ class _Connection:
             attempt += 1
             try:
                 await self._open()
-                await setup()
+                await self._setup()
                 logger.info("stream %s reopened after %s (%d attempt(s))", self._url, reason, attempt)
                 return attempt
             except TransportError as error:
@@ -216,19 +237,8 @@ class MarketStream(_Connection):
         subscribed = [f"{c}:{s}" if s else c for c, s in self._subscriptions]
         return f"MarketStream(url={self._url!r}, authenticated={self._jwt is not None}, subscriptions={subscribed})"
 
-    async def __aenter__(self) -> Self:
-        await self.connect()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def connect(self) -> None:
-        """Open the connection, authenticate when a JWT was given, and (re)send the subscriptions."""
-        await self._open()
-        await self._setup()
-
     async def _setup(self) -> None:
+        """Authenticate when a JWT was given, and (re)send the subscriptions."""
         self.last_seq = None
         if self._jwt is not None:
             await self._authenticate()
@@ -276,14 +286,6 @@ class MarketStream(_Connection):
         if spec.auth and self._jwt is None:
             raise ValidationError("subscribe", "jwt", f"channel {channel!r} is the account's: pass jwt=")
 
-    def _live(self) -> ClientConnection:
-        if self._ws is None:
-            raise StreamClosedError(f"{self._url}: not connected")
-        return self._ws
-
-    async def _send(self, message: Mapping[str, Any]) -> None:
-        await self._live().send(json.dumps(message, separators=(",", ":")))
-
     def __aiter__(self) -> Self:
         return self
 
@@ -293,14 +295,14 @@ class MarketStream(_Connection):
         try:
             raw = await asyncio.wait_for(self._live().recv(), max(self._age_left(), 0.0))
         except TimeoutError:  # the connection reached its age limit: renew it before the exchange does
-            return Reconnected("connection age limit", await self._reopen("connection age limit", self._setup))
+            return Reconnected("connection age limit", await self._reopen("connection age limit"))
         except ConnectionClosed as closed:
             if self._closing:
                 raise StopAsyncIteration from None
             reason = f"closed with code {closed.rcvd.code if closed.rcvd else 'none'}"
             if self._reconnect is None:
                 raise StreamClosedError(f"{self._url}: {reason}") from closed
-            return Reconnected(reason, await self._reopen(reason, self._setup))
+            return Reconnected(reason, await self._reopen(reason))
         return self._message(_decode(raw, "ws-stream"), raw)
 
     def _message(self, frame: dict[str, Any], raw: str | bytes) -> StreamMessage:
@@ -381,19 +383,8 @@ class OrderStream(_Connection):
     def __repr__(self) -> str:  # never the JWT or the key
         return f"OrderStream(url={self._url!r}, session_id={self.session_id!r})"
 
-    async def __aenter__(self) -> Self:
-        await self.connect()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def connect(self) -> None:
-        """Open the connection and log in (`auth:login`) with `session_id`."""
-        await self._open()
-        await self._login()
-
-    async def _login(self) -> None:
+    async def _setup(self) -> None:
+        """Start reading, and log in (`auth:login`) with `session_id`."""
         self._reader = asyncio.create_task(self._read(self._live()))
         params: dict[str, str] = {"token": self._jwt}
         if self._impersonate:
@@ -461,7 +452,7 @@ class OrderStream(_Connection):
             envelope["header"] = header
         envelope["params"] = params
         try:
-            await self._live().send(json.dumps(envelope, separators=(",", ":")))
+            await self._send(envelope)
             return await asyncio.wait_for(asyncio.shield(pending.done), self._timeout), pending.accepted
         except TimeoutError:
             raise TransportError(f"{method}: no answer within {self._timeout} s", operation=method) from None
@@ -469,11 +460,6 @@ class OrderStream(_Connection):
             raise TransportError(f"{method}: connection lost: {exc}", operation=method) from exc
         finally:
             self._pending.pop(request_id, None)
-
-    def _live(self) -> ClientConnection:
-        if self._ws is None:
-            raise TransportError(f"{self._url}: not connected")
-        return self._ws
 
     async def wait_for(self, request_id: str, timeout: float | None = None) -> OrderStreamResponse:
         """The terminal frame for `request_id`: an HTTP order's `request_id` (sent with `x-session-id`)."""
@@ -536,7 +522,7 @@ class OrderStream(_Connection):
                 pending.done.set_exception(error)
         if not self._closing and (self._reconnect is not None or draining_until is not None):
             # Commands wait for the new login (_until_ready); a failed reopen is logged and they time out.
-            self._reopening = asyncio.get_running_loop().create_task(self._reopen(str(error), self._login))
+            self._reopening = asyncio.get_running_loop().create_task(self._reopen(str(error)))
             self._reopening.add_done_callback(_log_failure)
 
     def _route(self, frame: OrderStreamResponse) -> None:
