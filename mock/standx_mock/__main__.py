@@ -45,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="array",
         help="cancel_orders success body: [] (default) or {code,message,request_id}",
     )
+    p.add_argument(
+        "--duplicate-cl-ord-id",
+        choices=("accept", "reject"),
+        default="accept",
+        help="a reused cl_ord_id: accept creates a second order (default: StandX documents no deduplication), "
+        "reject answers 400",
+    )
     p.add_argument("--validate-responses", action="store_true", help="check every response against the spec")
     p.add_argument(
         "--ws-max-age",
@@ -77,6 +84,7 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         faults=FaultConfig.parse(args.faults) if args.faults else FaultConfig(),
         rate_limit=args.rate_limit,
         cancel_orders_response=args.cancel_orders_response,
+        duplicate_cl_ord_id=args.duplicate_cl_ord_id,
         access_log=args.access_log,
         log_level=args.log_level,
     )

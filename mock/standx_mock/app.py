@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
@@ -235,23 +235,29 @@ async def dispatch(request: Request) -> Response:
         plan = state.faults.plan(op.operation_id, request.headers.get(FAULT_HEADER))
     except FaultHeaderInvalid as exc:
         return error_response(400, f"invalid {FAULT_HEADER} header: {exc}", request_id)
-    if plan.latency > 0 and plan.when == "before":
+    try:
+        body = await request.body()  # the request has arrived: it runs even if the client hangs up from now on
+    except ClientDisconnect:
+        logger.info("client hung up before its %s request arrived whole; not executed", op.operation_id)
+        return Response(status_code=499)
+    if plan.latency > 0 and plan.when == "before":  # slow to execute: lands after a client that gave up
         await asyncio.sleep(plan.latency)
     if plan.kind is not None and plan.when == "before":
         response = fault_response(plan, request_id, None)
     else:
-        response = await execute(state, op, request, request_id)
-        if plan.latency > 0 and plan.when == "after":
+        response = await execute(state, op, request, body, request_id)
+        if plan.latency > 0 and plan.when == "after":  # executed, the answer is slow
             await asyncio.sleep(plan.latency)
         if plan.kind is not None:
             response = fault_response(plan, request_id, response)
     state.by_status[str(response.status_code) if plan.kind != "drop" else "dropped"] += 1
     state.ws.publish()
+    if plan.latency > 0 and await request.is_disconnected():
+        logger.info("client hung up before the %s answer (%d) was sent", op.operation_id, response.status_code)
     return response
 
 
-async def execute(state: MockState, op: Operation, request: Request, request_id: str) -> Response:
-    body = await request.body()
+async def execute(state: MockState, op: Operation, request: Request, body: bytes, request_id: str) -> Response:
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
         try:

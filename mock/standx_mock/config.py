@@ -220,12 +220,20 @@ class MockConfig:
     #: `cancel_orders` success body: "array" answers `[]` (older docs, observed live), "ack" answers
     #: `{code, message, request_id}` (newest docs). The spec allows both.
     cancel_orders_response: Literal["array", "ack"] = "array"
+    #: A `new_order` whose `cl_ord_id` the account already used: "accept" creates a second order (nothing
+    #: says StandX deduplicates, so this is the default: client safety must not lean on it), "reject"
+    #: answers 400 "duplicate cl_ord_id". `query_order` by that id finds the first order.
+    duplicate_cl_ord_id: Literal["accept", "reject"] = "accept"
     #: Close each WebSocket connection after this many seconds (the exchange's limit is 24 h); None: never.
     ws_max_age_s: float | None = None
     #: Value of `region` in `query_region`.
     region: str = "jp"
     access_log: bool = False
     log_level: str = "warning"
+
+    def __post_init__(self) -> None:
+        if self.duplicate_cl_ord_id not in ("accept", "reject"):
+            raise ValueError(f"duplicate_cl_ord_id must be accept or reject, got {self.duplicate_cl_ord_id!r}")
 
     def symbol(self, name: str) -> SymbolConfig | None:
         for s in self.symbols:

@@ -524,7 +524,7 @@ class Engine:
                 cl_ord_id = ulid(self._order_rng, now)
                 while (user, cl_ord_id) in self.cl_ord_index:
                     cl_ord_id = ulid(self._order_rng, now)
-            elif (user, cl_ord_id) in self.cl_ord_index:
+            elif (user, cl_ord_id) in self.cl_ord_index and self.config.duplicate_cl_ord_id == "reject":
                 raise EngineError(f"duplicate cl_ord_id {cl_ord_id!r}")
             reduce_only = bool(params.get("reduce_only", False))
             is_buy = params["side"] == "buy"
@@ -567,7 +567,7 @@ class Engine:
             self._next_order_id += 1
             self.orders[order.id] = order
             self.orders_by_user.setdefault(user, []).append(order)
-            self.cl_ord_index[(user, order.cl_ord_id)] = order
+            self.cl_ord_index.setdefault((user, order.cl_ord_id), order)  # a duplicate (accepted) is not indexed
             if source == "user":
                 self.orders_created += 1
             self._touch(order)

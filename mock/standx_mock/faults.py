@@ -3,7 +3,10 @@
 Per request, the header `x-mock-fault` selects a fault explicitly (and disables the run-level draw
 for that request). Grammar: comma- or semicolon-separated items `name[=value]`:
 
-    latency=<seconds>          add latency (combines with one of the kinds below)
+    latency=<seconds>          add latency (combines with one of the kinds below); with when=before the
+                               request is held before it runs (it still runs, even if the client hung up:
+                               the answer is lost while the original is in flight), with when=after it
+                               runs at once and its answer is held
     error[=<5xx status>]       JSON error body, default 500
     error_html[=<5xx status>]  HTML error body (a proxy page), default 502
     rate_limit[=<seconds>]     429 with `Retry-After: <seconds>`, default 1
@@ -157,7 +160,7 @@ class FaultInjector:
                 break
             u -= rate
         if kind is None:
-            return FaultPlan(latency=latency) if latency > 0 else NO_FAULT
+            return FaultPlan(latency=latency, when=self._when()) if latency > 0 else NO_FAULT
         status: int | None = None
         if kind == "error":
             status = self.rng.choice(cfg.error_statuses)

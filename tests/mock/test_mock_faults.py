@@ -91,6 +91,35 @@ def test_latency(base_url: str) -> None:
         HTTP.get(base_url + "/api/health", headers=fault("latency=0.5"), timeout=0.1)
 
 
+def test_latency_before_runs_after_the_client_gave_up(
+    trader: Trader, fresh: MockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`latency; when=before` holds an arrived request before it runs: a client that times out meanwhile
+    sees nothing, and the order lands later (the in-flight race a resend must not lose to). The hang-up is
+    one log line, not a traceback."""
+    url = fresh.base_url
+    caplog.set_level("INFO", logger="standx_mock")
+    with pytest.raises(httpx.ReadTimeout):
+        trader.post(
+            "/api/new_order", {**ORDER, "cl_ord_id": "slow"}, headers=fault("latency=0.4; when=before"), timeout=0.1
+        )
+    assert orders_of(url, trader.user) == []  # not yet: the original is still in flight
+    deadline = time.monotonic() + 5
+    while not orders_of(url, trader.user) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [o["cl_ord_id"] for o in orders_of(url, trader.user)] == ["slow"]
+    # when=after: executed at once, the answer is held
+    with pytest.raises(httpx.ReadTimeout):
+        trader.post(
+            "/api/new_order", {**ORDER, "cl_ord_id": "fast"}, headers=fault("latency=0.4; when=after"), timeout=0.1
+        )
+    assert [o["cl_ord_id"] for o in orders_of(url, trader.user)] == ["slow", "fast"]
+    time.sleep(0.45)
+    hung_up = [r for r in caplog.records if "hung up before the new_order" in r.getMessage()]
+    assert len(hung_up) == 2 and all(r.exc_info is None for r in hung_up)
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL") or r.exc_info]
+
+
 def test_request_lost_versus_response_lost(trader: Trader, fresh: MockServer) -> None:
     url = fresh.base_url
     # before: the request never reaches the engine
@@ -108,14 +137,14 @@ def test_request_lost_versus_response_lost(trader: Trader, fresh: MockServer) ->
     with pytest.raises(json.JSONDecodeError):
         r.json()
     assert trader.query_order(cl_ord_id="lost-503")["status"] == "canceled"
-    # A naive retry of the lost order now hits the duplicate cl_ord_id check: nothing is placed twice.
+    # A naive resend of the lost order is a second order: the mock, like an exchange that does not
+    # deduplicate, accepts a reused cl_ord_id by default.
     r = trader.post("/api/new_order", {**ORDER, "cl_ord_id": "lost-resp"})
-    assert r.status_code == 400
-    assert "duplicate cl_ord_id" in r.json()["message"]
+    assert r.status_code == 200
     ids = [str(o["cl_ord_id"]) for o in orders_of(url, trader.user)]
-    assert sorted(ids) == ["lost-503", "lost-resp"]
+    assert sorted(ids) == ["lost-503", "lost-resp", "lost-resp"]
     s = stats(url)
-    assert s["orders_created"] == 2
+    assert s["orders_created"] == 3
     assert s["faults"] == {"drop": 2, "error": 1, "truncated": 1}
     assert s["faults_when"] == {"before": 1, "after": 3}
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 from mock_helpers import HTTP, Trader
+from standx_mock import MockConfig, MockServer, serve_server
 
 ORDER: dict[str, Any] = {
     "symbol": "BTC-USD",
@@ -150,11 +152,25 @@ def test_min_qty_and_margin(trader: Trader) -> None:
     assert "insufficient margin" in bad_request(trader.post("/api/new_order", big))
 
 
-def test_duplicate_client_order_id(trader: Trader, other_trader: Trader) -> None:
-    trader.order(side="buy", order_type="limit", qty="0.001", price="100000", cl_ord_id="dup-1")
-    assert "duplicate cl_ord_id" in bad_request(trader.post("/api/new_order", {**ORDER, "cl_ord_id": "dup-1"}))
-    # cl_ord_id is per user
-    other_trader.order(side="buy", order_type="limit", qty="0.001", price="100000", cl_ord_id="dup-1")
+def test_duplicate_client_order_id_accepted_by_default(trader: Trader, fresh: MockServer) -> None:
+    """Nothing says StandX refuses a reused cl_ord_id, so by default the mock does not either."""
+    first = trader.order(side="buy", order_type="limit", qty="0.001", price="100000", cl_ord_id="dup-1")
+    second = trader.order(side="buy", order_type="limit", qty="0.001", price="100001", cl_ord_id="dup-1")
+    assert first["code"] == second["code"] == 0
+    rows = HTTP.get(fresh.base_url + "/mock/orders", params={"user": trader.user}).json()["result"]
+    assert sorted(Decimal(o["price"]) for o in rows if o["cl_ord_id"] == "dup-1") == [100000, 100001]
+    assert Decimal(trader.query_order(cl_ord_id="dup-1")["price"]) == 100000  # the id finds the first order
+
+
+def test_duplicate_client_order_id_rejected_when_configured() -> None:
+    with serve_server(MockConfig(seed=7, duplicate_cl_ord_id="reject")) as server:
+        trader, other = Trader(server.base_url), Trader(server.base_url)
+        trader.order(side="buy", order_type="limit", qty="0.001", price="100000", cl_ord_id="dup-1")
+        assert "duplicate cl_ord_id" in bad_request(trader.post("/api/new_order", {**ORDER, "cl_ord_id": "dup-1"}))
+        # cl_ord_id is per user
+        other.order(side="buy", order_type="limit", qty="0.001", price="100000", cl_ord_id="dup-1")
+        trader.close()
+        other.close()
 
 
 def test_leverage_and_transfer_rules(trader: Trader) -> None:
