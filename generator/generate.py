@@ -199,6 +199,7 @@ class Spec:
                         (kind, _py(name), _py(other), value) for kind, name, other, value in conditions
                     ),
                     "idempotent": bool(op.get("x-standx-idempotent")),
+                    "settle": _settle(op.get("x-standx-idempotent")),
                     "echo": echo,
                     "paginate": op.get("x-standx-pagination"),  # facade only: iter_<operation>
                 }
@@ -222,6 +223,14 @@ class Spec:
             rule["symbol_rule"] = schema["x-standx-symbol-rule"]
         doc = schema.get("description") if isinstance(schema, dict) else None  # the field's own text
         return {"py": py, "wire": wire, "in": location, "required": required, "rule": rule, "doc": doc}
+
+
+def _settle(idempotent: Any) -> tuple[str, tuple[str, ...], str, tuple[str, ...], dict[str, Any]] | None:
+    """`x-standx-idempotent: {settle: ...}`: how a retried write that meets its own earlier success is settled."""
+    if not isinstance(idempotent, dict) or "settle" not in idempotent:
+        return None
+    s = idempotent["settle"]
+    return (s["operation"], tuple(map(_py, s["params"])), s["field"], tuple(s["done"]), dict(s["answer"]))
 
 
 def _py(wire: str) -> str:

@@ -16,22 +16,26 @@ import base64
 import binascii
 import ipaddress
 import json
+import math
 import os
 import time
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from decimal import Decimal
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
 
+from . import _json
+from ._json import TooDeepError
 from ._operation import Operation
 from ._validate import declared_headers, prepare
 from .exceptions import (
     APIError,
+    BadRequestError,
+    ClientClosedError,
     NotFoundError,
     OrderStatusUnknownError,
     RateLimitError,
@@ -44,14 +48,16 @@ from .exceptions import (
     ValidationError,
     error_class,
 )
+from .ledger import Ledger, OrderAbsent, OrderFound, OrderUnknown, Resolution, UnresolvedOrder
 from .precision import SymbolRules
-from .retry import NO_RETRY, CreditBucket, RateLimit, RetryPolicy
+from .retry import IP_RATE_LIMIT, NO_RETRY, CreditBucket, RateLimit, RetryPolicy, ip_bucket
 from .signing import SigningKey, signature_headers
 
 if TYPE_CHECKING:
     from .models.order import Order
 
 T = TypeVar("T")
+TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
 
 DEFAULT_BASE_URL = "https://perps.standx.com"
 DEFAULT_GEO_URL = "https://geo.standx.com"
@@ -59,10 +65,14 @@ DEFAULT_AUTH_URL = "https://api.standx.com"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 DEFAULT_RETRY = RetryPolicy()
 DEFAULT_RATE_LIMIT = RateLimit()
+#: Seconds after an order's attempt deadline during which it may still land (an assumption: see ledger.py).
+DEFAULT_SETTLE_MARGIN = 2.0
 Timeout = float | httpx.Timeout
 # Connection never established: the request cannot have reached the exchange.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 Headers = list[tuple[str, str]]
+# Lookups while an order is in flight: first after 0.05 s, doubling up to 1 s.
+_RESOLVE_FIRST, _RESOLVE_CAP = 0.05, 1.0
 
 
 class Pages(NamedTuple):
@@ -100,6 +110,8 @@ class _Prepared(NamedTuple):
     content: bytes | None
     body: dict[str, object] | None
     extensions: dict[str, Any]
+    #: The client-generated id (new_order's cl_ord_id) when the outcome must be tracked, else None.
+    tracked: str | None
 
 
 # One encoder for every body: json.dumps with arguments builds a new JSONEncoder on each call.
@@ -108,15 +120,53 @@ _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).enco
 _USER_AGENT = "standx-client-python"
 
 
-def _check_url(name: str, url: str) -> str:
-    """HTTPS only, except on loopback (the local mock exchange)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+def _check_url(name: str, url: object, default: str) -> str:
+    """HTTPS only, except on loopback (the local mock exchange); the host only, without the /api prefix."""
+    if not isinstance(url, str):
+        raise ValidationError("client", name, f"must be a URL string such as {default!r}, got {type(url).__name__}")
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+    except ValueError as exc:
+        raise ValidationError("client", name, f"{url!r} is not a URL ({exc})") from None
+    path = parts.path.rstrip("/")
+    if path == "/api" or path.endswith("/api"):
+        raise ValidationError(
+            "client", name, f"{url!r} ends in /api, which every operation path already starts with: "
+            f"pass the host alone, such as {default!r}",
+        )  # fmt: skip
+    if parts.query or parts.fragment:
+        raise ValidationError("client", name, f"{url!r} must not have a query or fragment")
     if parts.scheme == "https" and host:
-        return url.rstrip("/")
+        return url.strip().rstrip("/")
     if parts.scheme == "http" and (host == "localhost" or _is_loopback(host)):
-        return url.rstrip("/")
+        return url.strip().rstrip("/")
     raise ValidationError("client", name, f"{url!r} must be an https:// URL (plain http only for loopback)")
+
+
+def _seconds(name: str, value: object, *, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value) or math.isinf(value):
+        raise ValidationError("client", name, f"must be a finite number of seconds, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ValidationError("client", name, f"must be {'>= 0' if allow_zero else '> 0'} seconds, got {value!r}")
+    return float(value)
+
+
+def _check_timeout(name: str, value: object) -> httpx.Timeout:
+    """A positive, finite timeout: a number of seconds for every phase, or an httpx.Timeout."""
+    if isinstance(value, httpx.Timeout):
+        for phase, seconds in value.as_dict().items():
+            if seconds is None:  # no deadline: an order's outcome could stay unknown forever
+                raise ValidationError("client", name, f"the {phase} timeout must be set (None never gives up)")
+            _seconds(f"{name}.{phase}", seconds)
+        return value
+    return httpx.Timeout(_seconds(name, value))
+
+
+def _check_option(name: str, value: object, kind: type, allow_none: bool = True) -> None:
+    if not (isinstance(value, kind) or (allow_none and value is None)):
+        wanted = f"a {kind.__name__}" + (" or None" if allow_none else "")
+        raise ValidationError("client", name, f"must be {wanted}, got {type(value).__name__}")
 
 
 def _is_loopback(host: str) -> bool:
@@ -156,8 +206,8 @@ def jwt_claims(token: str) -> dict[str, Any] | None:
     if len(parts) != 3:
         return None
     try:
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, binascii.Error):
+        claims = _json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, RecursionError, binascii.Error):
         return None
     return claims if isinstance(claims, dict) else None
 
@@ -181,8 +231,40 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, when.timestamp() - time.time()) if when else None
 
 
-class _ClientCore:
-    """Configuration and the send-independent steps of a request."""
+class _ClientCore(Generic[TransportT]):
+    """Configuration and the send-independent steps of a request, shared by `StandX` and `AsyncStandX`.
+
+    Args:
+        jwt: the access token from the StandX sign-in (sent as `Authorization: Bearer`).
+        signing_key: the ed25519 key the JWT is bound to (base58 as the StandX web page exports it, hex,
+            base64, a 32-byte seed or a 64-byte Solana secret key; or a `SigningKey`).
+        base_url: the perps host, without `/api` (default `https://perps.standx.com`). https only, except
+            on loopback (the local mock exchange).
+        geo_url: the geo host (`query_region`).
+        auth_url: the auth host (wallet sign-in).
+        session_id: default `x-session-id` for the operations that take it (new_order, cancel_order), so
+            their results are pushed on the order response stream with that session id.
+        impersonate: default `x-impersonate` (vault owners act for a vault).
+        timeout: seconds, or an `httpx.Timeout`, for each attempt (a retried call can take several); every
+            method also takes `timeout=` for one call. It also bounds an order's in-flight window.
+        total_timeout: seconds a whole call may take, retries and their backoff included (None: no budget).
+            Each attempt's timeout is cut to what is left of it.
+        retry: when and how reads (and, opted in, idempotent writes) are retried; None: never.
+        rate_limit: the per-account credit bucket applied to authenticated calls, shared by every thread
+            and task of this client; None: off. The default stays 10% under the documented figures.
+        ip_rate_limit: the per-IP request limit applied to every call, shared by every client of the process
+            on the same host; None: off. The default admits 45 requests in any second (50 documented).
+        settle_margin: seconds after an order's attempt deadline during which it is still taken to be able to
+            land; `resolve_order` answers `OrderAbsent` only after it (see the README's order safety).
+        warn_before_expiry: seconds before the JWT's `exp` at which `TokenExpiringWarning` fires once.
+        symbol_rules: symbol -> `SymbolRules` (tick, lot, size range): orders are checked against them before
+            sending. `load_symbol_rules()` reads them from the exchange.
+        transport: an httpx transport (tests pass `httpx.MockTransport`): `httpx.BaseTransport` for
+            `StandX`, `httpx.AsyncBaseTransport` for `AsyncStandX`.
+    """
+
+    _transport_kind: type
+    _http: httpx.Client | httpx.AsyncClient
 
     def __init__(
         self,
@@ -195,41 +277,99 @@ class _ClientCore:
         session_id: str | None = None,
         impersonate: str | None = None,
         timeout: Timeout = DEFAULT_TIMEOUT,
+        total_timeout: float | None = None,
         retry: RetryPolicy | None = DEFAULT_RETRY,
         rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+        ip_rate_limit: RateLimit | None = IP_RATE_LIMIT,
+        settle_margin: float = DEFAULT_SETTLE_MARGIN,
         warn_before_expiry: float = 3600.0,
         symbol_rules: Mapping[str, SymbolRules] | None = None,
+        transport: TransportT | None = None,
     ) -> None:
-        self._warn_before_expiry = warn_before_expiry
+        # Everything is checked here, so a wrong option fails now and names itself, not deep in a later call.
+        _check_option("retry", retry, RetryPolicy)
+        _check_option("rate_limit", rate_limit, RateLimit)
+        _check_option("ip_rate_limit", ip_rate_limit, RateLimit)
+        _check_option("session_id", session_id, str)
+        _check_option("impersonate", impersonate, str)
+        if not isinstance(symbol_rules, Mapping | None):
+            raise ValidationError("client", "symbol_rules", "must map symbols to SymbolRules")
+        if transport is not None and not isinstance(transport, self._transport_kind):
+            raise ValidationError(
+                "client", "transport", f"{type(self).__name__} needs an {self._transport_kind.__qualname__}, "
+                f"got {type(transport).__name__}",
+            )  # fmt: skip
+        self._timeout = _check_timeout("timeout", timeout)
+        self._timeout_ext = self._timeout.as_dict()
+        self._total_timeout = None if total_timeout is None else _seconds("total_timeout", total_timeout)
+        self._settle_margin = _seconds("settle_margin", settle_margin, allow_zero=True)
+        self._warn_before_expiry = _seconds("warn_before_expiry", warn_before_expiry, allow_zero=True)
         # symbol -> tick, lot and size range: new orders are checked against them before sending
         # (`load_symbol_rules()` reads them from query_symbol_info; empty: no such check).
         self.symbol_rules: dict[str, SymbolRules] = dict(symbol_rules or {})
         self.set_credentials(jwt, signing_key)
         self._hosts = {
-            "perps": _check_url("base_url", base_url),
-            "geo": _check_url("geo_url", geo_url),
-            "api": _check_url("auth_url", auth_url),
+            "perps": _check_url("base_url", base_url, DEFAULT_BASE_URL),
+            "geo": _check_url("geo_url", geo_url, DEFAULT_GEO_URL),
+            "api": _check_url("auth_url", auth_url, DEFAULT_AUTH_URL),
         }
         self._defaults = {"x-session-id": session_id, "x-impersonate": impersonate}
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._retry = retry or NO_RETRY
         self._bucket = CreditBucket(rate_limit) if rate_limit is not None else None
-        self._timeout_ext = self._timeout.as_dict()
+        self._ip_buckets = (
+            {name: ip_bucket(urlsplit(url).netloc, ip_rate_limit) for name, url in self._hosts.items()}
+            if ip_rate_limit is not None
+            else {}
+        )
         self._urls: dict[str, httpx.URL] = {}  # parsed URLs: parsing is a third of httpx's per-request cost
+        self._ledger = Ledger()
+        self._closed = False
+        self._http = self._make_http(transport)
+
+    def _make_http(self, transport: TransportT | None) -> httpx.Client | httpx.AsyncClient:
+        raise NotImplementedError
 
     @classmethod
-    def _env_kwargs(cls) -> dict[str, Any]:
+    def from_env(
+        cls,
+        *,
+        jwt: str | None = None,
+        signing_key: SigningKey | str | bytes | None = None,
+        base_url: str | None = None,
+        geo_url: str | None = None,
+        auth_url: str | None = None,
+        session_id: str | None = None,
+        impersonate: str | None = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        total_timeout: float | None = None,
+        retry: RetryPolicy | None = DEFAULT_RETRY,
+        rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
+        ip_rate_limit: RateLimit | None = IP_RATE_LIMIT,
+        settle_margin: float = DEFAULT_SETTLE_MARGIN,
+        warn_before_expiry: float = 3600.0,
+        symbol_rules: Mapping[str, SymbolRules] | None = None,
+        transport: TransportT | None = None,
+    ) -> Self:
+        """A client configured from the environment: STANDX_JWT, STANDX_SIGNING_KEY, STANDX_BASE_URL,
+        STANDX_GEO_URL, STANDX_AUTH_URL and STANDX_SESSION_ID. An argument given here wins over its variable;
+        the other arguments are the constructor's."""
         env = os.environ
-        kwargs: dict[str, Any] = {"jwt": env.get("STANDX_JWT"), "signing_key": env.get("STANDX_SIGNING_KEY")}
-        for name, var in (("base_url", "STANDX_BASE_URL"), ("geo_url", "STANDX_GEO_URL"),
-                          ("auth_url", "STANDX_AUTH_URL"), ("session_id", "STANDX_SESSION_ID")):  # fmt: skip
-            if env.get(var):
-                kwargs[name] = env[var]
-        return kwargs
+        return cls(
+            jwt=jwt or env.get("STANDX_JWT"),
+            signing_key=signing_key or env.get("STANDX_SIGNING_KEY"),
+            base_url=base_url or env.get("STANDX_BASE_URL") or DEFAULT_BASE_URL,
+            geo_url=geo_url or env.get("STANDX_GEO_URL") or DEFAULT_GEO_URL,
+            auth_url=auth_url or env.get("STANDX_AUTH_URL") or DEFAULT_AUTH_URL,
+            session_id=session_id or env.get("STANDX_SESSION_ID") or None,
+            impersonate=impersonate, timeout=timeout, total_timeout=total_timeout, retry=retry,
+            rate_limit=rate_limit, ip_rate_limit=ip_rate_limit, settle_margin=settle_margin,
+            warn_before_expiry=warn_before_expiry, symbol_rules=symbol_rules, transport=transport,
+        )  # fmt: skip
 
     def set_credentials(self, jwt: str | None, signing_key: SigningKey | str | bytes | None = None) -> None:
         """Use a new JWT (and the key it is bound to) from the next request on, e.g. after signing in again
         when `TokenExpiringWarning` fires; the connection pool and the rate-limit bucket are kept."""
+        _check_option("jwt", jwt, str)
         key = SigningKey.parse(signing_key) if signing_key is not None else None
         token = jwt.strip() if jwt else None
         expiry = jwt_expiry(token) if token else None
@@ -250,6 +390,16 @@ class _ClientCore:
     @property
     def signing_key(self) -> SigningKey | None:
         return self._key
+
+    @property
+    def unresolved_orders(self) -> tuple[UnresolvedOrder, ...]:
+        """Orders whose outcome is unknown (lost answer, timeout, cancelled or interrupted call), soonest to
+        settle first, until `resolve_order` or `resolve_all` settles them."""
+        return self._ledger.snapshot()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
 
     def _fixed(self, op: Operation) -> tuple[str, Headers, frozenset[str]]:
         """The URL without query, the headers that never change for `op` on this client, its header params."""
@@ -278,6 +428,8 @@ class _ClientCore:
         return self._jwt_exp
 
     def _prepare(self, op: Operation, values: Mapping[str, object], timeout: Timeout | None) -> _Prepared:
+        if self._closed:
+            raise ClientClosedError(op.name)
         query, headers, body = prepare(op, values, self.symbol_rules)
         if op.auth:
             if not self._jwt:
@@ -286,6 +438,12 @@ class _ClientCore:
                 self._check_expiry(op)
         if op.signed and self._key is None:
             raise ValidationError(op.name, "signing_key", "this operation is signed: pass the key bound to the JWT")
+        tracked = _tracked_id(op, body)
+        if tracked is not None and tracked in self._ledger:
+            raise ValidationError(
+                op.name, "cl_ord_id", f"{tracked} has an earlier attempt whose outcome is unknown: it may still "
+                "land, so sending it again could place the order twice; settle it with resolve_order() first",
+            )  # fmt: skip
         text, fixed, declared = self._fixed(op)
         if query:
             text += "?" + urlencode(query)
@@ -301,15 +459,10 @@ class _ClientCore:
         headers += fixed
         # Serialized once: these exact bytes are signed and sent.
         content = None if body is None else _COMPACT_JSON(body).encode()
-        if timeout is None:
-            extensions = {"timeout": self._timeout_ext}
-        else:
-            extensions = {
-                "timeout": (timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)).as_dict()
-            }
-        return _Prepared(op.method, url, headers, content, body, extensions)
+        ext = self._timeout_ext if timeout is None else _check_timeout("timeout", timeout).as_dict()
+        return _Prepared(op.method, url, headers, content, body, {"timeout": ext}, tracked)
 
-    def _request(self, op: Operation, prepared: _Prepared) -> httpx.Request:
+    def _request(self, op: Operation, prepared: _Prepared, budget_end: float | None) -> httpx.Request:
         """One attempt's request: signed afresh (new request id and timestamp) when the operation is signed."""
         headers = prepared.headers
         if op.signed and self._key is not None:
@@ -317,9 +470,12 @@ class _ClientCore:
                 self._key, prepared.content or b"", str(uuid.uuid4()), time.time_ns() // 1_000_000
             )
             headers = headers + list(signature.items())
-        return httpx.Request(
-            prepared.method, prepared.url, headers=headers, content=prepared.content, extensions=prepared.extensions
-        )
+        extensions = prepared.extensions
+        if budget_end is not None:  # each attempt gets at most what is left of the call's budget
+            left = max(0.001, budget_end - time.monotonic())
+            extensions = {"timeout": {k: min(v, left) for k, v in extensions["timeout"].items()}}
+        return httpx.Request(prepared.method, prepared.url, headers=headers, content=prepared.content,
+                             extensions=extensions)  # fmt: skip
 
     def _policy(self, op: Operation) -> RetryPolicy:
         if op.method == "GET" or (op.idempotent and self._retry.retry_writes):
@@ -327,32 +483,102 @@ class _ClientCore:
         return NO_RETRY
 
     def _wait_for_credits(self, op: Operation) -> float:
-        """Seconds to wait so the account's credit bucket is not exceeded (authenticated calls only)."""
-        return self._bucket.reserve() if op.auth and self._bucket is not None else 0.0
+        """Seconds to wait so neither the per-IP limit nor the account's credit bucket is exceeded."""
+        ip = self._ip_buckets.get(op.host)
+        wait = ip.reserve() if ip is not None else 0.0
+        if op.auth and self._bucket is not None:
+            wait = max(wait, self._bucket.reserve())
+        return wait
 
-    @staticmethod
-    def _unknown_outcome(op: Operation, body: dict[str, object] | None, error: StandXError) -> StandXError:
-        """For an operation with a client-generated id (new_order): lost answers become OrderStatusUnknownError."""
-        generated = next((p.wire for p in op.params if "generate" in p.rule), None)
-        if generated is None or body is None:
-            return error
-        lost = isinstance(error, TransportError) and not isinstance(error.__cause__, _NOT_SENT)  # set by `from exc`
-        lost = (
-            lost or isinstance(error, ResponseDecodeError) or (isinstance(error, APIError) and error.status_code >= 500)
-        )
-        return OrderStatusUnknownError(op.name, str(body[generated]), error) if lost else error
+    def _budget_end(self) -> float | None:
+        return None if self._total_timeout is None else time.monotonic() + self._total_timeout
 
     def _next_delay(
-        self, op: Operation, policy: RetryPolicy, attempt: int, error: StandXError, body: dict[str, object] | None
+        self, op: Operation, policy: RetryPolicy, attempt: int, error: StandXError, budget_end: float | None
     ) -> float:
-        """Seconds to wait before the next attempt; raises the error (or OrderStatusUnknownError) when done."""
+        """Seconds to wait before the next attempt; raises the error when it is final."""
         delay = policy.delay(attempt, error)
-        if delay is not None:
-            return delay
-        final = self._unknown_outcome(op, body, error)
-        if final is error:
+        if delay is None or (budget_end is not None and time.monotonic() + delay >= budget_end):
             raise error
-        raise final from error
+        return delay
+
+    @staticmethod
+    def _settle_read(
+        op: Operation, values: Mapping[str, object], attempt: int, error: StandXError
+    ) -> tuple[Operation, dict[str, object]] | None:
+        """The read that tells whether a retried write's refusal means an earlier attempt already did it
+        (the spec's `x-standx-idempotent.settle`), or None. A first attempt's refusal is always real."""
+        if op.settle is None or attempt < 2 or not isinstance(error, BadRequestError | NotFoundError):
+            return None
+        from ._operations import OPERATIONS
+
+        read, params = op.settle[0], op.settle[1]
+        return OPERATIONS[read], {name: values[name] for name in params if values.get(name) is not None}
+
+    @staticmethod
+    def _settled(op: Operation, state: Any, error: StandXError, parse: Callable[[Any], T]) -> T:
+        assert op.settle is not None
+        _, _, field, done, answer = op.settle
+        if not isinstance(state, dict) or state.get(field) not in done:
+            raise error  # the refusal stands: the earlier attempts did not do it either
+        request_id = error.request_id if isinstance(error, APIError) else None
+        return parse({**answer, "request_id": request_id or ""})
+
+    def _outcome(self, op: Operation, prepared: _Prepared, exc: BaseException, sent_at: float) -> None:
+        """A tracked call (new_order) ended without an answer: if the order may have reached the exchange,
+        record it in the ledger and raise OrderStatusUnknownError (errors), or note the id (cancellation,
+        KeyboardInterrupt: they propagate as themselves). Definite answers pass through untouched."""
+        cl_ord_id = prepared.tracked
+        assert cl_ord_id is not None and prepared.body is not None
+        if isinstance(exc, StandXError):
+            if not _lost(exc) or not sent_at:
+                return
+            reason = _REASONS.get(type(exc).__name__, "no usable answer")
+        elif not sent_at:
+            exc.add_note(f"standx: {op.name} cl_ord_id={cl_ord_id} was not sent")
+            return
+        else:  # the task was cancelled (asyncio, or wait_for's timeout), Ctrl-C, or a bug below us
+            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "cancelled"
+        now = time.time()
+        read = prepared.extensions["timeout"].get("read") or 0.0
+        settles_at = max(now, sent_at + read) + self._settle_margin
+        self._ledger.record(op.name, prepared.body, cl_ord_id, sent_at, settles_at, reason)
+        if isinstance(exc, StandXError):
+            raise OrderStatusUnknownError(op.name, cl_ord_id, exc, settles_at) from exc
+        exc.add_note(
+            f"standx: {op.name} cl_ord_id={cl_ord_id} was sent and its outcome is unknown ({reason}); it is in "
+            f"client.unresolved_orders: settle it with client.resolve_order({cl_ord_id!r})"
+        )
+
+    def _settles_at(self, cl_ord_id: str, sent_at: float | None) -> float:
+        """When a lookup that does not find `cl_ord_id` proves it never landed."""
+        entry = self._ledger.get(cl_ord_id)
+        if entry is not None:
+            return entry.settles_at
+        # Not sent by this client (say, before a restart): assume it may have just been sent, unless told.
+        start = time.time() if sent_at is None else sent_at
+        return start + (self._timeout.read or 0.0) + self._settle_margin
+
+    def _resolution(self, cl_ord_id: str, order: Order | None, asked_at: float, settles_at: float) -> Resolution:
+        if order is not None:
+            self._ledger.settle(cl_ord_id)
+            return OrderFound(cl_ord_id, order)
+        if asked_at >= settles_at:  # the lookup began after the window closed: the original cannot land now
+            self._ledger.settle(cl_ord_id)
+            return OrderAbsent(cl_ord_id)
+        return OrderUnknown(cl_ord_id, settles_at, "still in flight: the original may yet land")
+
+    def _send_error(self, op: Operation, exc: Exception) -> StandXError:
+        """Any failure of sending or reading the answer, as a typed error (the cause is kept as __cause__)."""
+        if isinstance(exc, StandXError):
+            return exc
+        if isinstance(exc, httpx.TimeoutException):
+            return RequestTimeoutError(f"{op.name}: timed out ({type(exc).__name__})", operation=op.name)
+        if isinstance(exc, httpx.TransportError):
+            return TransportError(f"{op.name}: {type(exc).__name__}: {exc}", operation=op.name)
+        # httpx.DecodingError carries no status (see _read); anything else is unexpected but still a failure
+        # to get an answer, never an untyped escape.
+        return TransportError(f"{op.name}: no usable answer ({type(exc).__name__}: {exc})", operation=op.name)
 
     def _finish(
         self, op: Operation, response: httpx.Response, parse: Callable[[Any], T], body: dict[str, object] | None
@@ -362,11 +588,12 @@ class _ClientCore:
         content = response.content
         data: Any
         try:
-            data = content.decode("utf-8") if op.text else json.loads(content, parse_float=Decimal)
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            data = content.decode("utf-8") if op.text else _json.loads(content)
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, TooDeepError
+            what = "nested too deeply" if isinstance(exc, RecursionError | TooDeepError) else type(exc).__name__
             raise ResponseDecodeError(
                 f"expected {'text' if op.text else 'JSON'}, got {len(content)} bytes of "
-                f"{response.headers.get('content-type', 'no content type')}",
+                f"{response.headers.get('content-type', 'no content type')} ({what})",
                 status_code=response.status_code,
                 body=content,
                 operation=op.name,
@@ -378,7 +605,7 @@ class _ClientCore:
                 data.setdefault(field, body.get(source))
         try:
             return parse(data)
-        except (KeyError, ValueError, TypeError, AttributeError, ArithmeticError) as exc:
+        except Exception as exc:  # the answer does not have the spec's shape, whatever broke on it
             raise ResponseDecodeError(
                 f"response does not match the spec: {type(exc).__name__}: {exc}",
                 status_code=response.status_code,
@@ -390,8 +617,8 @@ class _ClientCore:
     def _api_error(op: Operation, response: httpx.Response, data: Any = None) -> APIError:
         if data is None:
             try:
-                data = json.loads(response.content)
-            except ValueError:
+                data = _json.loads(response.content)
+            except (ValueError, RecursionError):
                 data = None
         fields = data if isinstance(data, dict) else {}
         code = fields.get("code") if isinstance(fields.get("code"), int) else None
@@ -414,16 +641,6 @@ class _ClientCore:
             return RateLimitError(message, retry_after=_retry_after(response), **kwargs)
         return cls(message, **kwargs)
 
-    @staticmethod
-    def _transport_error(op: Operation, exc: httpx.TransportError) -> TransportError:
-        if isinstance(exc, httpx.TimeoutException):
-            error: TransportError = RequestTimeoutError(
-                f"{op.name}: timed out ({type(exc).__name__})", operation=op.name
-            )
-        else:
-            error = TransportError(f"{op.name}: {type(exc).__name__}: {exc}", operation=op.name)
-        return error
-
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(base_url={self._hosts['perps']!r}, jwt={'<set>' if self._jwt else None}, "
@@ -431,28 +648,50 @@ class _ClientCore:
         )
 
 
-class SyncClientBase(_ClientCore):
-    """Configuration shared by every `StandX` method.
+# The operation argument the client generates (new_order's cl_ord_id), by operation: its outcome is tracked.
+_GENERATED: dict[str, str | None] = {}
+_REASONS = {
+    "RequestTimeoutError": "timeout",
+    "TransportError": "connection lost",
+    "ServerError": "server error",
+    "ResponseDecodeError": "undecodable answer",
+}
 
-    Args:
-        jwt: the access token from the StandX sign-in (Authorization: Bearer).
-        signing_key: the ed25519 key the JWT is bound to (base58, hex, base64, 32 or 64 bytes).
-        base_url, geo_url, auth_url: the perps, geo (region) and auth hosts.
-        session_id: default `x-session-id` for new_order and cancel_order.
-        impersonate: default `x-impersonate` (vault owners).
-        timeout: seconds, or an `httpx.Timeout`.
-        transport: an `httpx.BaseTransport` (tests pass `httpx.MockTransport`).
-    """
 
-    def __init__(self, *, transport: httpx.BaseTransport | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+def _raw(data: Any) -> Any:
+    return data
+
+
+def _tracked_id(op: Operation, body: dict[str, object] | None) -> str | None:
+    name = _GENERATED.get(op.name, "")
+    if name == "":
+        name = _GENERATED[op.name] = next((p.wire for p in op.params if "generate" in p.rule), None)
+    return None if name is None or body is None else str(body[name])
+
+
+def _lost(error: StandXError) -> bool:
+    """The request may have executed although no usable answer came back."""
+    if isinstance(error, TransportError):
+        return not isinstance(error.__cause__, _NOT_SENT)  # set by `raise ... from exc`
+    return isinstance(error, ResponseDecodeError) or (isinstance(error, APIError) and error.status_code >= 500)
+
+
+def _read_error(response: httpx.Response, exc: httpx.DecodingError) -> ResponseDecodeError:
+    encoding = response.headers.get("content-encoding", "identity")
+    return ResponseDecodeError(
+        f"the {encoding} body could not be decoded ({exc})", status_code=response.status_code, body=b""
+    )
+
+
+class SyncClientBase(_ClientCore[httpx.BaseTransport]):
+    """Configuration shared by every `StandX` method (the arguments are documented on `_ClientCore`)."""
+
+    _transport_kind = httpx.BaseTransport
+    _http: httpx.Client
+
+    def _make_http(self, transport: httpx.BaseTransport | None) -> httpx.Client:
         # Owns the connection pool and the transport choice; requests bypass its send() (see _send).
-        self._http = httpx.Client(transport=transport, timeout=self._timeout, follow_redirects=False)
-
-    @classmethod
-    def from_env(cls, **overrides: Any) -> Self:
-        """STANDX_JWT, STANDX_SIGNING_KEY, STANDX_BASE_URL (and STANDX_GEO_URL, STANDX_SESSION_ID)."""
-        return cls(**{**cls._env_kwargs(), **overrides})
+        return httpx.Client(transport=transport, timeout=self._timeout, follow_redirects=False)
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         # The transport httpx itself would use for this URL: the one given, or its pool (with any proxy from
@@ -460,6 +699,8 @@ class SyncClientBase(_ClientCore):
         response = self._http._transport_for_url(request.url).handle_request(request)
         try:
             response.read()
+        except httpx.DecodingError as exc:  # e.g. Content-Encoding: gzip over a corrupt body
+            raise _read_error(response, exc) from exc
         finally:
             response.close()
         return response
@@ -469,21 +710,33 @@ class SyncClientBase(_ClientCore):
     ) -> T:
         prepared = self._prepare(op, values, timeout)
         policy = self._policy(op)
+        budget_end = self._budget_end()
         attempt = 0
-        while True:
-            attempt += 1
-            wait = self._wait_for_credits(op)
-            if wait:
-                time.sleep(wait)
-            try:
+        sent_at = 0.0
+        try:
+            while True:
+                attempt += 1
+                wait = self._wait_for_credits(op)
+                if wait:
+                    time.sleep(wait)
+                request = self._request(op, prepared, budget_end)
+                sent_at = time.time()
                 try:
-                    response = self._send(self._request(op, prepared))
-                except httpx.TransportError as exc:
-                    raise self._transport_error(op, exc) from exc
-                return self._finish(op, response, parse, prepared.body)
-            except (TransportError, APIError) as error:
-                delay = self._next_delay(op, policy, attempt, error, prepared.body)
-            time.sleep(delay)
+                    try:
+                        response = self._send(request)
+                    except Exception as exc:
+                        raise self._send_error(op, exc) from exc
+                    return self._finish(op, response, parse, prepared.body)
+                except (TransportError, APIError) as error:
+                    read = self._settle_read(op, values, attempt, error)
+                    if read is not None:  # a retried write may have met its own earlier success
+                        return self._settled(op, self._call(*read, _raw), error, parse)
+                    delay = self._next_delay(op, policy, attempt, error, budget_end)
+                time.sleep(delay)
+        except BaseException as exc:
+            if prepared.tracked is not None:
+                self._outcome(op, prepared, exc, sent_at)
+            raise
 
     def _pages(
         self, op: Operation, values: Mapping[str, object], parse: Callable[[Any], Any], timeout: Timeout | None,
@@ -507,12 +760,7 @@ class SyncClientBase(_ClientCore):
         self.symbol_rules = {info.symbol: SymbolRules.from_info(info) for info in infos}
         return self.symbol_rules
 
-    def resolve_order(self, cl_ord_id: str) -> Order | None:
-        """Settle an `OrderStatusUnknownError`: the order if the exchange has it, else None.
-
-        None means the order never arrived: resend it with the same `cl_ord_id`. The exchange matches
-        asynchronously, so wait a moment after the failure before asking.
-        """
+    def _lookup(self, cl_ord_id: str) -> Order | None:
         from ._operations import OPERATIONS
         from .api.account.query_order import parse_success
 
@@ -521,7 +769,42 @@ class SyncClientBase(_ClientCore):
         except NotFoundError:
             return None
 
+    def resolve_order(self, cl_ord_id: str, *, wait: bool = True, sent_at: float | None = None) -> Resolution:
+        """Settle an order whose outcome is unknown (`OrderStatusUnknownError`, or a cancelled call).
+
+        Returns `OrderFound` (placed: do not resend), `OrderAbsent` (never landed and its in-flight window
+        has passed: resend with the same `cl_ord_id` if you still want it) or `OrderUnknown` (the original
+        may still land). While the order is in flight a lookup that does not find it proves nothing: with
+        `wait=True` this polls with backoff until the order shows up or the window has passed; with
+        `wait=False` it looks once. Found and absent orders leave `unresolved_orders`.
+
+        `sent_at` (unix seconds) bounds the window of an id this client did not send (say, one a bot saved
+        before a restart); without it such an id is taken as sent just now. Lookup errors raise.
+        """
+        settles_at = self._settles_at(cl_ord_id, sent_at)
+        pause = _RESOLVE_FIRST
+        while True:
+            asked_at = time.time()
+            result = self._resolution(cl_ord_id, self._lookup(cl_ord_id), asked_at, settles_at)
+            if not wait or not isinstance(result, OrderUnknown):
+                return result
+            time.sleep(max(0.0, min(pause, settles_at - time.time())))
+            pause = min(pause * 2, _RESOLVE_CAP)
+
+    def resolve_all(self) -> list[Resolution]:
+        """Settle every order in `unresolved_orders` (waiting out their in-flight windows). A lookup that
+        fails leaves its order unresolved and answers `OrderUnknown` with the error as its reason."""
+        results: list[Resolution] = []
+        for entry in self._ledger.snapshot():
+            try:
+                results.append(self.resolve_order(entry.cl_ord_id))
+            except StandXError as error:
+                results.append(OrderUnknown(entry.cl_ord_id, entry.settles_at, f"lookup failed: {error}"))
+        return results
+
     def close(self) -> None:
+        """Close the connection pool. Later calls raise `ClientClosedError` and send nothing."""
+        self._closed = True
         self._http.close()
 
     def __enter__(self) -> Self:
@@ -531,24 +814,23 @@ class SyncClientBase(_ClientCore):
         self.close()
 
 
-class AsyncClientBase(_ClientCore):
-    """Configuration shared by every `AsyncStandX` method; the same arguments as `SyncClientBase`,
-    with `transport` an `httpx.AsyncBaseTransport`."""
+class AsyncClientBase(_ClientCore[httpx.AsyncBaseTransport]):
+    """Configuration shared by every `AsyncStandX` method (the arguments are documented on `_ClientCore`;
+    `transport` is an `httpx.AsyncBaseTransport`)."""
 
-    def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._http = httpx.AsyncClient(transport=transport, timeout=self._timeout, follow_redirects=False)
+    _transport_kind = httpx.AsyncBaseTransport
+    _http: httpx.AsyncClient
 
-    @classmethod
-    def from_env(cls, **overrides: Any) -> Self:
-        """STANDX_JWT, STANDX_SIGNING_KEY, STANDX_BASE_URL (and STANDX_GEO_URL, STANDX_SESSION_ID)."""
-        return cls(**{**cls._env_kwargs(), **overrides})
+    def _make_http(self, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=transport, timeout=self._timeout, follow_redirects=False)
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         # See SyncClientBase._send.
         response = await self._http._transport_for_url(request.url).handle_async_request(request)
         try:
             await response.aread()
+        except httpx.DecodingError as exc:
+            raise _read_error(response, exc) from exc
         finally:
             await response.aclose()
         return response
@@ -558,21 +840,33 @@ class AsyncClientBase(_ClientCore):
     ) -> T:
         prepared = self._prepare(op, values, timeout)
         policy = self._policy(op)
+        budget_end = self._budget_end()
         attempt = 0
-        while True:
-            attempt += 1
-            wait = self._wait_for_credits(op)
-            if wait:
-                await _sleep_async(wait)
-            try:
+        sent_at = 0.0
+        try:
+            while True:
+                attempt += 1
+                wait = self._wait_for_credits(op)
+                if wait:
+                    await _sleep_async(wait)
+                request = self._request(op, prepared, budget_end)
+                sent_at = time.time()
                 try:
-                    response = await self._send(self._request(op, prepared))
-                except httpx.TransportError as exc:
-                    raise self._transport_error(op, exc) from exc
-                return self._finish(op, response, parse, prepared.body)
-            except (TransportError, APIError) as error:
-                delay = self._next_delay(op, policy, attempt, error, prepared.body)
-            await _sleep_async(delay)
+                    try:
+                        response = await self._send(request)
+                    except Exception as exc:
+                        raise self._send_error(op, exc) from exc
+                    return self._finish(op, response, parse, prepared.body)
+                except (TransportError, APIError) as error:
+                    read = self._settle_read(op, values, attempt, error)
+                    if read is not None:  # a retried write may have met its own earlier success
+                        return self._settled(op, await self._call(*read, _raw), error, parse)
+                    delay = self._next_delay(op, policy, attempt, error, budget_end)
+                await _sleep_async(delay)
+        except BaseException as exc:
+            if prepared.tracked is not None:
+                self._outcome(op, prepared, exc, sent_at)
+            raise
 
     async def _pages(
         self, op: Operation, values: Mapping[str, object], parse: Callable[[Any], Any], timeout: Timeout | None,
@@ -596,12 +890,7 @@ class AsyncClientBase(_ClientCore):
         self.symbol_rules = {info.symbol: SymbolRules.from_info(info) for info in infos}
         return self.symbol_rules
 
-    async def resolve_order(self, cl_ord_id: str) -> Order | None:
-        """Settle an `OrderStatusUnknownError`: the order if the exchange has it, else None.
-
-        None means the order never arrived: resend it with the same `cl_ord_id`. The exchange matches
-        asynchronously, so wait a moment after the failure before asking.
-        """
+    async def _lookup(self, cl_ord_id: str) -> Order | None:
         from ._operations import OPERATIONS
         from .api.account.query_order import parse_success
 
@@ -610,7 +899,34 @@ class AsyncClientBase(_ClientCore):
         except NotFoundError:
             return None
 
+    async def resolve_order(self, cl_ord_id: str, *, wait: bool = True, sent_at: float | None = None) -> Resolution:
+        """See `SyncClientBase.resolve_order`."""
+        settles_at = self._settles_at(cl_ord_id, sent_at)
+        pause = _RESOLVE_FIRST
+        while True:
+            asked_at = time.time()
+            result = self._resolution(cl_ord_id, await self._lookup(cl_ord_id), asked_at, settles_at)
+            if not wait or not isinstance(result, OrderUnknown):
+                return result
+            await _sleep_async(max(0.0, min(pause, settles_at - time.time())))
+            pause = min(pause * 2, _RESOLVE_CAP)
+
+    async def resolve_all(self) -> list[Resolution]:
+        """See `SyncClientBase.resolve_all`; the orders are looked up concurrently."""
+
+        async def one(entry: UnresolvedOrder) -> Resolution:
+            try:
+                return await self.resolve_order(entry.cl_ord_id)
+            except StandXError as error:
+                return OrderUnknown(entry.cl_ord_id, entry.settles_at, f"lookup failed: {error}")
+
+        import asyncio
+
+        return list(await asyncio.gather(*(one(entry) for entry in self._ledger.snapshot())))
+
     async def aclose(self) -> None:
+        """Close the connection pool. Later calls raise `ClientClosedError` and send nothing."""
+        self._closed = True
         await self._http.aclose()
 
     async def __aenter__(self) -> Self:

@@ -7,6 +7,7 @@
     │   ├── RequestTimeoutError
     │   └── StreamClosedError    a WebSocket stream closed and could not be reopened
     ├── OrderStatusUnknownError  an order may or may not have reached the exchange; resolve by cl_ord_id
+    ├── ClientClosedError        a call on a closed client; nothing was sent
     ├── SignInError              the wallet sign-in was refused, or its challenge did not check out
     ├── CredentialsError         a credentials file or session export is unsafe, unreadable or inconsistent
     └── APIError                 the exchange answered with an error (HTTP status, or HTTP 200 with code != 0)
@@ -71,15 +72,26 @@ class StreamClosedError(TransportError):
 class OrderStatusUnknownError(StandXError):
     """new_order's outcome is unknown: the request may have executed but its answer was lost.
 
-    Do not resend with a new id. Look the order up by `cl_ord_id` (`client.resolve_order(error.cl_ord_id)`):
-    found means it was placed; not found means it never arrived, and it is safe to resend with the same
-    `cl_ord_id`. The underlying error is `__cause__`.
+    Do not resend with a new id. The order is in `client.unresolved_orders` until `client.resolve_order(
+    error.cl_ord_id)` settles it: `OrderFound` (placed), `OrderAbsent` (never landed and its in-flight window
+    has passed: resend with the same `cl_ord_id` if you still want it) or `OrderUnknown` (it may still land:
+    ask again after `settles_at`). The underlying error is `__cause__`.
     """
 
-    def __init__(self, operation: str, cl_ord_id: str, cause: StandXError) -> None:
+    def __init__(self, operation: str, cl_ord_id: str, cause: StandXError, settles_at: float | None = None) -> None:
         self.operation = operation
         self.cl_ord_id = cl_ord_id
+        #: Unix seconds after which the original can no longer land (None when not known).
+        self.settles_at = settles_at
         super().__init__(f"{operation}: outcome unknown for cl_ord_id={cl_ord_id} ({type(cause).__name__}: {cause})")
+
+
+class ClientClosedError(StandXError):
+    """The client was closed (`close()`, or its `with` block ended); nothing was sent. Make a new client."""
+
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+        super().__init__(f"{operation}: the client is closed; nothing was sent")
 
 
 class SignInError(StandXError):

@@ -4,11 +4,13 @@
 from typing import TYPE_CHECKING, Any
 
 from ._facade import AsyncStandX, StandX
+from ._ids import new_client_order_id
 from ._spec_info import GENERATOR_VERSION, SPEC_SHA256, SPEC_VERSION
 from .exceptions import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     CredentialsError,
     NotFoundError,
     OrderStatusUnknownError,
@@ -25,7 +27,8 @@ from .exceptions import (
     TransportError,
     ValidationError,
 )
-from .retry import RateLimit, RetryPolicy
+from .ledger import OrderAbsent, OrderFound, OrderUnknown, Resolution, UnresolvedOrder
+from .retry import IP_RATE_LIMIT, RateLimit, RetryPolicy
 from .signing import SigningKey, StandXAuth
 
 if TYPE_CHECKING:
@@ -56,6 +59,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = (
     "GENERATOR_VERSION",
+    "IP_RATE_LIMIT",
     "SPEC_SHA256",
     "SPEC_VERSION",
     "APIError",
@@ -64,15 +68,20 @@ __all__ = (
     "AuthenticationError",
     "BadRequestError",
     "Client",
+    "ClientClosedError",
     "Credentials",
     "CredentialsError",
     "EvmWallet",
     "NotFoundError",
+    "OrderAbsent",
+    "OrderFound",
     "OrderStatusUnknownError",
+    "OrderUnknown",
     "PermissionDeniedError",
     "RateLimit",
     "RateLimitError",
     "RequestTimeoutError",
+    "Resolution",
     "ResponseDecodeError",
     "RetryPolicy",
     "ServerError",
@@ -86,7 +95,9 @@ __all__ = (
     "TokenExpiredError",
     "TokenExpiringWarning",
     "TransportError",
+    "UnresolvedOrder",
     "ValidationError",
     "async_sign_in",
+    "new_client_order_id",
     "sign_in",
 )

@@ -127,6 +127,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(("required", "price", "order_type", "limit"), ("forbidden", "price", "order_type", "market")),
         idempotent=False,
+        settle=None,
         echo=(("cl_ord_id", "cl_ord_id"),),
     ),
     "cancel_order": Operation(
@@ -165,6 +166,13 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(("order_id", "cl_ord_id"),),
         conditions=(),
         idempotent=True,
+        settle=(
+            "query_order",
+            ("order_id", "cl_ord_id"),
+            "status",
+            ("canceled",),
+            {"code": 0, "message": "canceled by an earlier attempt whose answer was lost (settled by query_order)"},
+        ),
         echo=(),
     ),
     "cancel_orders": Operation(
@@ -205,6 +213,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(("order_id_list", "cl_ord_id_list"),),
         conditions=(),
         idempotent=True,
+        settle=None,
         echo=(),
     ),
     "change_leverage": Operation(
@@ -242,6 +251,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=True,
+        settle=None,
         echo=(),
     ),
     "change_margin_mode": Operation(
@@ -279,6 +289,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=True,
+        settle=None,
         echo=(),
     ),
     "transfer_margin": Operation(
@@ -316,6 +327,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "query_order": Operation(
@@ -347,6 +359,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(("order_id", "cl_ord_id"),),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "query_orders": Operation(
@@ -401,6 +414,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "query_open_orders": Operation(
@@ -438,6 +452,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "query_trades": Operation(
@@ -485,6 +500,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "query_funding_history": Operation(
@@ -519,6 +535,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "query_position_config": Operation(
@@ -549,6 +566,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "query_positions": Operation(
@@ -579,6 +597,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "query_balance": Operation(
@@ -602,6 +621,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "query_market_overview": Operation(
@@ -617,6 +637,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "query_symbol_info": Operation(
@@ -640,6 +661,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "query_symbol_market": Operation(
@@ -663,6 +685,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "query_symbol_price": Operation(
@@ -686,6 +709,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "query_depth_book": Operation(
@@ -709,6 +733,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "query_recent_trades": Operation(
@@ -732,6 +757,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "query_funding_rates": Operation(
@@ -765,6 +791,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "kline_time": Operation(
@@ -780,6 +807,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "kline_history": Operation(
@@ -819,6 +847,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "health": Operation(
@@ -834,6 +863,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "query_region": Operation(
@@ -849,6 +879,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "prepare_signin": Operation(
@@ -882,6 +913,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "login": Operation(
@@ -926,6 +958,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
     "query_certs": Operation(
@@ -941,6 +974,7 @@ OPERATIONS: dict[str, Operation] = {
         require_one_of=(),
         conditions=(),
         idempotent=False,
+        settle=None,
         echo=(),
     ),
 }

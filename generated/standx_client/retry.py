@@ -28,6 +28,16 @@ class RetryPolicy:
     retry_after_cap: float = 30.0  # largest Retry-After honoured, seconds
     retry_writes: bool = False
 
+    def __post_init__(self) -> None:
+        if isinstance(self.attempts, bool) or not isinstance(self.attempts, int) or self.attempts < 1:
+            raise ValueError(f"RetryPolicy.attempts must be an int >= 1, got {self.attempts!r}")
+        for name in ("base", "cap", "retry_after_cap"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < float("inf"):
+                raise ValueError(f"RetryPolicy.{name} must be a non-negative number of seconds, got {value!r}")
+        if not isinstance(self.retry_writes, bool):
+            raise ValueError(f"RetryPolicy.retry_writes must be a bool, got {self.retry_writes!r}")
+
     def delay(self, attempt: int, error: StandXError, rng: Callable[[], float] = random.random) -> float | None:
         """Seconds to wait before try `attempt + 1`, or None when `error` must be raised now."""
         if attempt >= self.attempts or not self.retryable(error):
@@ -48,15 +58,33 @@ NO_RETRY = RetryPolicy(attempts=1)
 
 @dataclass(frozen=True)
 class RateLimit:
-    """The documented per-account credit bucket: each request costs 45 credits, burst 900, refill 1000/s."""
+    """A token bucket: each request costs `cost`, at most `capacity` saved up, `refill_per_second` back.
+
+    The default is the documented per-account credit bucket (45 credits a request, burst 900, refill
+    1000/s) with a 10% margin on burst and refill (810 and 900/s): the client sends in step with its own
+    clock, but the exchange counts arrivals, and network jitter bunches them.
+    """
 
     cost: float = 45.0
-    capacity: float = 900.0
-    refill_per_second: float = 1000.0
+    capacity: float = 810.0
+    refill_per_second: float = 900.0
+
+    def __post_init__(self) -> None:
+        for name in ("cost", "capacity", "refill_per_second"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+                raise ValueError(f"RateLimit.{name} must be a positive number, got {value!r}")
+        if self.capacity < self.cost:
+            raise ValueError(f"RateLimit.capacity ({self.capacity}) must be at least one request's cost ({self.cost})")
+
+
+#: The documented per-IP limit is 50 requests/s, whatever the account. A bucket admits at most
+#: `capacity + refill_per_second` requests in any one second: 5 + 40 = 45, a 10% margin.
+IP_RATE_LIMIT = RateLimit(cost=1.0, capacity=5.0, refill_per_second=40.0)
 
 
 class CreditBucket:
-    """A token bucket shared by every thread and task of one client.
+    """A token bucket shared by every thread and task of one client (or, for the per-IP limit, of the process).
 
     `reserve()` takes the credits at once (the level may go negative) and returns how long the caller must
     wait before sending; waiting happens outside the lock, with time.sleep or asyncio.sleep.
@@ -77,3 +105,17 @@ class CreditBucket:
             self._stamp = now
             self._level -= limit.cost
             return 0.0 if self._level >= 0 else -self._level / limit.refill_per_second
+
+
+_ip_buckets: dict[tuple[str, RateLimit], CreditBucket] = {}
+_ip_lock = threading.Lock()
+
+
+def ip_bucket(host: str, limit: RateLimit) -> CreditBucket:
+    """The process-wide bucket of one host's per-IP limit: every client of the process with the same host
+    and limit shares it, so ten clients together stay under the limit too."""
+    with _ip_lock:
+        bucket = _ip_buckets.get((host, limit))
+        if bucket is None:
+            bucket = _ip_buckets[(host, limit)] = CreditBucket(limit)
+        return bucket

@@ -7,6 +7,7 @@ import json
 import random
 import re
 import threading
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -17,6 +18,9 @@ import yaml
 from standx_client import (
     AsyncStandX,
     BadRequestError,
+    OrderAbsent,
+    OrderFound,
+    OrderUnknown,
     RateLimitError,
     ServerError,
     StandX,
@@ -25,13 +29,19 @@ from standx_client import (
 )
 from standx_client._ids import encode_ulid, new_client_order_id
 from standx_client.exceptions import OrderStatusUnknownError
-from standx_client.retry import CreditBucket, RateLimit, RetryPolicy
+from standx_client.retry import IP_RATE_LIMIT, CreditBucket, RateLimit, RetryPolicy
 
 from tests.conftest import DOC_EXAMPLES, JWT, ROOT, SEED_HEX, VECTORS, Recorder, json_response
 
 FAST = RetryPolicy(attempts=4, base=0.001, cap=0.002)
 ORDER = dict(symbol="BTC-USD", side="buy", order_type="limit", qty="0.1", price="50000", time_in_force="gtc",
              reduce_only=False)  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _fresh_ip_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-IP bucket is shared by the whole process: each test starts with a full one."""
+    monkeypatch.setattr("standx_client.retry._ip_buckets", {})
 
 
 @pytest.fixture
@@ -129,13 +139,16 @@ def test_new_order_rejection_is_not_status_unknown() -> None:
 
 
 def test_resolve_order_found_and_not_found() -> None:
-    recorder = _sequence(httpx.Response(200, json=DOC_EXAMPLES["query_order"]["response"]),
-                         httpx.Response(404, json={"code": 404, "message": "order not found"}))  # fmt: skip
+    not_found = httpx.Response(404, json={"code": 404, "message": "order not found"})
+    recorder = _sequence(httpx.Response(200, json=DOC_EXAMPLES["query_order"]["response"]), not_found, not_found)
     client = StandX(jwt=JWT, signing_key=SEED_HEX, transport=httpx.MockTransport(recorder))
-    order = client.resolve_order("01K2BK4ZKQE0C308SRD39P8N9Z")
-    assert order is not None and order.id == 1820682
+    found = client.resolve_order("01K2BK4ZKQE0C308SRD39P8N9Z")
+    assert isinstance(found, OrderFound) and found.order.id == 1820682
     assert recorder.requests[0].url.params["cl_ord_id"] == "01K2BK4ZKQE0C308SRD39P8N9Z"
-    assert client.resolve_order("never-sent") is None
+    # An id this client never sent may have been sent just now (by a process that crashed): not yet absent.
+    assert isinstance(client.resolve_order("never-sent", wait=False), OrderUnknown)
+    # Sent an hour ago: its window has long passed.
+    assert client.resolve_order("never-sent", sent_at=time.time() - 3600) == OrderAbsent("never-sent")
 
 
 def test_idempotent_writes_retry_only_when_opted_in_and_resign_each_attempt(sleeps: list[float]) -> None:
@@ -201,9 +214,25 @@ def test_price_rules_follow_the_order_type() -> None:
         client.new_order(**{**ORDER, "order_type": "market", "time_in_force": "ioc"})
 
 
+# The documented per-account bucket (docs: rate limits): 45 credits a request, burst 900, refill 1000/s.
+DOC_COST, DOC_BURST, DOC_REFILL = 45, 900, 1000
+
+
+def test_default_bucket_stays_a_margin_under_the_documented_figures() -> None:
+    limit = RateLimit()
+    assert limit.cost == DOC_COST
+    assert limit.capacity == pytest.approx(0.9 * DOC_BURST)
+    assert limit.refill_per_second == pytest.approx(0.9 * DOC_REFILL)
+    # In any one second a bucket admits at most capacity + refill: below what the exchange allows.
+    assert limit.capacity + limit.refill_per_second < DOC_BURST + DOC_REFILL
+    # The per-IP limit is 50 requests/s (docs): the default admits at most 45 in any second.
+    assert IP_RATE_LIMIT.capacity + IP_RATE_LIMIT.refill_per_second <= 0.9 * 50
+
+
 def test_credit_bucket_burst_then_refill() -> None:
     now = [0.0]
-    bucket = CreditBucket(RateLimit(), clock=lambda: now[0])
+    bucket = CreditBucket(RateLimit(cost=DOC_COST, capacity=DOC_BURST, refill_per_second=DOC_REFILL),
+                          clock=lambda: now[0])  # fmt: skip
     assert [bucket.reserve() for _ in range(20)] == [0.0] * 20  # burst 900 / 45
     assert bucket.reserve() == pytest.approx(0.045)
     now[0] += 1.0  # +1000 credits, capped at the 900 burst
@@ -211,7 +240,8 @@ def test_credit_bucket_burst_then_refill() -> None:
 
 
 def test_credit_bucket_is_shared_by_threads() -> None:
-    bucket = CreditBucket(RateLimit(), clock=lambda: 0.0)
+    bucket = CreditBucket(RateLimit(cost=DOC_COST, capacity=DOC_BURST, refill_per_second=DOC_REFILL),
+                          clock=lambda: 0.0)  # fmt: skip
     waits: list[float] = []
     lock = threading.Lock()
 
@@ -235,13 +265,13 @@ def test_client_applies_the_bucket_to_account_calls(sleeps: list[float]) -> None
     recorder = Recorder(
         {"/api/query_balance": json_response(balance), "/api/health": lambda r: httpx.Response(200, text="OK")}
     )
-    client = StandX(jwt=JWT, transport=httpx.MockTransport(recorder))
-    for _ in range(22):
-        client.query_balance()
+    client = StandX(jwt=JWT, transport=httpx.MockTransport(recorder), ip_rate_limit=None)
+    for _ in range(20):
+        client.query_balance()  # 18 fit the burst of 810 credits; 2 wait for refills of 900/s
     for _ in range(30):
         client.health()  # public: not the account bucket
-    assert len(sleeps) == 2 and all(0 < s <= 0.09 for s in sleeps)
-    unlimited = StandX(jwt=JWT, rate_limit=None, transport=httpx.MockTransport(recorder))
+    assert len(sleeps) == 2 and all(0 < s <= 2 * 45 / 900 for s in sleeps)
+    unlimited = StandX(jwt=JWT, rate_limit=None, ip_rate_limit=None, transport=httpx.MockTransport(recorder))
     for _ in range(30):
         unlimited.query_balance()
     assert len(sleeps) == 2
