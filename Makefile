@@ -83,8 +83,8 @@ vendor: $(VENV)/.installed  ## copy generated/standx_client into DEST with a VEN
 	@test -n "$(DEST)" || { echo "usage: make vendor DEST=<dir> [NAME=standx_client] [FORCE=1]" >&2; exit 2; }
 	$(PY) tools/vendor.py --dest "$(DEST)" $(if $(NAME),--name "$(NAME)") $(if $(filter 1 yes true,$(FORCE)),--force)
 
-wheel: $(VENV)/.installed  ## build dist/standx_client-*.whl (runtime dependencies only: httpx, attrs, PyNaCl)
-	$(PY) -m pip wheel --no-deps --quiet -w dist .
+wheel: $(VENV)/.installed  ## build dist/standx_client-*.whl (runtime dependencies only: httpx, attrs, PyNaCl) [DIST=dir]
+	$(PY) tools/wheel.py --dist "$(or $(DIST),dist)"
 
 # --- Benchmarks (docs/benchmarks.md; not part of `make test`) ----------------------------------------------------
 bench: $(VENV)/.installed  ## benchmark table (client vs raw httpx and the lean floor) printed and written to docs/benchmarks.md

@@ -52,3 +52,10 @@ def json_response(body: Any, status: int = 200) -> Callable[[httpx.Request], htt
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_ip_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-IP request bucket is shared by the whole process: each test starts with a full one, so a test's
+    waits do not depend on the tests before it."""
+    monkeypatch.setattr("standx_client.retry._ip_buckets", {})

@@ -13,6 +13,7 @@ from standx_client import (
     PermissionDeniedError,
     RateLimitError,
     ResponseDecodeError,
+    RetryPolicy,
     ServerError,
     StandX,
     StandXError,
@@ -69,15 +70,21 @@ def test_http_200_with_nonzero_code_is_an_error() -> None:
     assert info.value.message == "alo order rejected"
 
 
-def test_rate_limit_retry_after() -> None:
-    client = _client(
-        lambda request: httpx.Response(
-            429, headers={"Retry-After": "3"}, json={"code": 429, "message": "Too Many Requests"}
-        )
-    )
+def test_rate_limit_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr("standx_client._base.time.sleep", waits.append)  # the clock is the test's
+    attempts: list[httpx.Request] = []
+
+    def limited(request: httpx.Request) -> httpx.Response:
+        attempts.append(request)
+        return httpx.Response(429, headers={"Retry-After": "3"}, json={"code": 429, "message": "Too Many Requests"})
+
+    client = _client(limited)
     with pytest.raises(RateLimitError) as info:
         client.query_balance()
     assert info.value.retry_after == 3.0
+    assert len(attempts) == RetryPolicy().attempts == 4  # a read is retried, honouring Retry-After each time
+    assert waits == [3.0, 3.0, 3.0]
 
 
 def test_html_error_page_keeps_raw_body() -> None:

@@ -51,11 +51,6 @@ FAST = RetryPolicy(attempts=4, base=0.001, cap=0.002)
 WINDOW = dict(timeout=0.05, settle_margin=0.1)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_ip_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("standx_client.retry._ip_buckets", {})
-
-
 def _raise(exc: BaseException) -> Callable[[httpx.Request], httpx.Response]:
     def handler(request: httpx.Request) -> httpx.Response:
         raise exc

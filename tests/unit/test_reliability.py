@@ -38,12 +38,6 @@ ORDER = dict(symbol="BTC-USD", side="buy", order_type="limit", qty="0.1", price=
              reduce_only=False)  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _fresh_ip_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The per-IP bucket is shared by the whole process: each test starts with a full one."""
-    monkeypatch.setattr("standx_client.retry._ip_buckets", {})
-
-
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     recorded: list[float] = []

@@ -4,7 +4,6 @@ imports with those alone."""
 from __future__ import annotations
 
 import json
-import shutil
 import zipfile
 from email.parser import HeaderParser
 from pathlib import Path
@@ -16,23 +15,12 @@ from workflow_helpers import PY, ROOT, isolated_python, make, run
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`pip wheel --no-deps` on a staged copy of what the build reads (no build/ or egg-info in the work tree)."""
-    work = tmp_path_factory.mktemp("wheel")
-    src = work / "src"
-    src.mkdir()
-    shutil.copy2(ROOT / "pyproject.toml", src)
-    readme = ROOT / "README.md"
-    if readme.is_file():
-        shutil.copy2(readme, src)
-    else:
-        (src / "README.md").write_text("# standx-client\n")
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
-    shutil.copytree(ROOT / "generated" / "standx_client", src / "generated" / "standx_client", ignore=ignore)
-    if (ROOT / "mock" / "standx_mock").is_dir():
-        shutil.copytree(ROOT / "mock" / "standx_mock", src / "mock" / "standx_mock", ignore=ignore)
-    built = run([PY, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", work / "dist", src], timeout=300)
+    """What `make wheel` builds (tools/wheel.py stages a clean copy, so the work tree stays clean)."""
+    dist = tmp_path_factory.mktemp("wheel") / "dist"
+    built = make("wheel", f"DIST={dist}")
     assert built.returncode == 0, built.stdout + built.stderr
-    (path,) = (work / "dist").glob("standx_client-*.whl")
+    (path,) = dist.glob("standx_client-*.whl")
+    assert not (ROOT / "generated" / "standx_client.egg-info").exists() and not (ROOT / "build").exists()
     return path
 
 
@@ -66,8 +54,3 @@ def test_installed_wheel_imports_with_runtime_dependencies_only(
     assert result.returncode == 0, result.stderr
     file, version, yaml_loaded, has_method = json.loads(result.stdout)
     assert file.startswith(str(target)) and version and not yaml_loaded and has_method
-
-
-def test_make_wheel_target_is_defined() -> None:
-    dry = make("-n", "wheel")
-    assert dry.returncode == 0 and "pip wheel --no-deps" in dry.stdout
