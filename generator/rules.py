@@ -35,10 +35,10 @@ def refuse(where: str, problem: str) -> NoReturn:
     raise SystemExit(f"openapi/standx.yaml: {where}: {problem}")
 
 
-def _not_enforced(where: str, keyword: str, value: Any, kind: str) -> NoReturn:
+def _not_enforced(where: str, keyword: str, value: Any, on: str) -> NoReturn:
     refuse(
         where,
-        f"schema keyword {keyword!r} ({value!r}) is not enforced by the client's validator on {kind} values; "
+        f"schema keyword {keyword!r} ({value!r}) is not enforced by the client's validator on {on}; "
         "enforce it in overlays/_validate.py (KEYWORDS) or leave it out of the spec, rather than drop it silently",
     )
 
@@ -138,7 +138,7 @@ class RequestRules:
             if key in chosen_by or key in ANNOTATIONS or key.startswith("x-"):
                 continue
             if key not in KEYWORDS[kind]:
-                _not_enforced(where, key, s[key], kind)
+                _not_enforced(where, key, s[key], f"{kind} values")
             rule[key] = _ARGUMENTS[key](where, key, s)
         if "x-standx-symbol-rule" in s:
             if s["x-standx-symbol-rule"] not in SYMBOL_RULES:
@@ -162,8 +162,10 @@ class RequestRules:
             return ("enum", frozenset({"type", "enum"})) if "enum" in s else ("string", frozenset({"type"}))
         if types == "integer" and (fmt is None or fmt in INTEGER_FORMATS):
             return "integer", frozenset({"type"})  # its format is a check: the integer's range
-        if types in ("boolean", "array") and fmt is None:
-            return str(types), frozenset({"type", "items"})
+        if types == "boolean" and fmt is None:
+            return "boolean", frozenset({"type"})
+        if types == "array" and fmt is None:
+            return "array", frozenset({"type", "items"})
         shown = f"type {types!r}" + (f" with format {fmt!r}" if fmt is not None else "")
         refuse(
             where,
@@ -202,7 +204,7 @@ class RequestRules:
             refuse(where, f"the client sends a JSON object, not type {schema.get('type')!r}")
         for key in schema:
             if key not in BODY_SCHEMA_FIELDS and not key.startswith("x-"):
-                _not_enforced(where, key, schema[key], "request body")
+                _not_enforced(where, key, schema[key], "a request body")
         if not isinstance(schema.get("additionalProperties", False), bool):
             refuse(where, "additionalProperties must be true or false: the client sends only the declared fields")
         fields = schema.get("properties", {})

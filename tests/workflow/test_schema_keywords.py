@@ -258,6 +258,8 @@ UNENFORCEABLE: list[tuple[str, Edit, list[str]]] = [
         uniqueItems=True), ["login: body field signature", "'uniqueItems'", "string values"]),
     ("minItems on an integer", lambda d: _schemas(d)["CancelOrderRequest"]["properties"]["order_id"].update(
         minItems=1), ["cancel_order: body field order_id", "'minItems'", "integer values"]),
+    ("items on a boolean", lambda d: _schemas(d)["NewOrderRequest"]["properties"]["reduce_only"].update(
+        items={"type": "integer"}), ["new_order: body field reduce_only", "'items'", "boolean values"]),
     ("exclusiveMaximum on a date-time", lambda d: _param(d, "query_orders", "start")["schema"].update(
         exclusiveMaximum=5), ["query_orders: query parameter start", "'exclusiveMaximum'", "datetime values"]),
     ("enum of integers", lambda d: _param(d, "kline_history", "countBack")["schema"].update(enum=[1, 2]),
@@ -315,7 +317,7 @@ def test_what_the_client_cannot_enforce_stops_generation(tmp_path: Path, edit: E
         assert part in message, message
 
 
-def test_the_real_spec_generates(tmp_path: Path) -> None:
+def test_the_real_spec_generates() -> None:
     generator = _load_generator()
     assert "new_order" in generator.Spec(SPEC).operations()
 
