@@ -4,7 +4,8 @@ Runs the pinned openapi-python-client with this project's extensions:
 
 * `format: decimal` -> `decimal.Decimal` properties (decimal_property.py + its template);
 * JSON bodies decoded with `parse_float=Decimal`, so numbers from the server stay exact;
-* files rendered from the whole spec: the operation table (`_operations.py`), the StandX facade
+* files rendered from the whole spec: the operation table (`_operations.py`, request rules from rules.py:
+  every schema keyword enforced by the client or refused), the StandX facade
   (`_facade.py`) and the spec stamp (`_spec_info.py`);
 * a faster `from_dict` (templates/model.py.jinja and property_templates/): slots set without attrs'
   keyword `__init__`, `is UNSET` checks, enum lookups bound per module, decimal strings looked up in a
@@ -46,6 +47,8 @@ from openapi_python_client import schema as oai  # noqa: E402
 from openapi_python_client import strings  # noqa: E402
 from openapi_python_client.parser import responses as _responses  # noqa: E402
 from openapi_python_client.parser.properties import EnumProperty  # noqa: E402
+from rules import RequestRules, check_names  # noqa: E402
+from rules import py_name as _py  # noqa: E402
 
 _SCALARS = {"string", "number", "integer", "null"}
 
@@ -111,42 +114,15 @@ class Spec:
 
     def resolve(self, node: Any) -> Any:
         while isinstance(node, dict) and "$ref" in node:
-            target: Any = self.doc
-            for part in node["$ref"].removeprefix("#/").split("/"):
-                target = target[part]
-            node = target
+            node = self.target(node["$ref"])
         return node
 
-    def rule(self, schema: Any) -> dict[str, Any]:
-        """The request-side constraints of one schema, as plain data for the overlay's validator."""
-        s = self.resolve(schema)
-        types = s.get("type")
-        kind: str
-        if s.get("format") == "decimal":
-            kind = "decimal"
-        elif "enum" in s:
-            kind = "enum"
-        elif types == "integer":
-            kind = "integer"
-        elif types == "boolean":
-            kind = "boolean"
-        elif types == "array":
-            kind = "array"
-        elif types == "string" and s.get("format") == "date-time":
-            kind = "datetime"
-        elif types == "string":
-            kind = "string"
-        else:
-            kind = "any"
-        rule: dict[str, Any] = {"kind": kind}
-        if kind == "enum":
-            rule["values"] = tuple(s["enum"])
-        if kind == "array":
-            rule["items"] = self.rule(s.get("items", {}))
-        for key in ("pattern", "minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems"):
-            if key in s:
-                rule[key] = s[key]
-        return rule
+    def target(self, ref: str) -> Any:
+        """The node a local `$ref` points at (one step)."""
+        node: Any = self.doc
+        for part in ref.removeprefix("#/").split("/"):
+            node = node[part]
+        return node
 
     def operations(self) -> dict[str, dict[str, Any]]:
         """operationId -> how to send it: host, method, path, auth, signing, parameters with their rules."""
@@ -159,23 +135,24 @@ class Spec:
                     continue
                 server = (op.get("servers") or item.get("servers") or [{"url": default_server}])[0]["url"]
                 schemes = {name for requirement in op.get("security", []) for name in requirement}
-                params: list[dict[str, Any]] = []
-                for p in [self.resolve(p) for p in item.get("parameters", []) + op.get("parameters", [])]:
-                    params.append(self._param(p["name"], p["in"], p.get("required", False), p["schema"]))
-                    params[-1]["doc"] = p.get("description")  # a parameter's own text, not its schema's
+                op_id = op["operationId"]
+                rules = RequestRules(self.target)  # every schema keyword enforced by the validator, or refused
+                parameters = item.get("parameters", []) + op.get("parameters", [])
+                params = [rules.parameter(self.resolve(p), op_id) for p in parameters]
                 one_of = [list(op.get("x-standx-require-one-of", []))] if "x-standx-require-one-of" in op else []
                 conditions: list[tuple[str, str, str, Any]] = []
                 body = op.get("requestBody")
                 if body is not None:
-                    schema = self.resolve(self.resolve(body)["content"]["application/json"]["schema"])
-                    required = set(schema.get("required", []))
-                    for name, prop in schema.get("properties", {}).items():
-                        params.append(self._param(name, "body", name in required, prop))
+                    fields, schema = rules.body(self.resolve(body), op_id)
+                    params += fields
                     if "x-standx-require-one-of" in schema:
                         one_of.append(list(schema["x-standx-require-one-of"]))
                     for kind in ("required", "forbidden"):
-                        for name, when in schema.get(f"x-standx-{kind}-when", {}).items():
-                            conditions += [(kind, name, other, value) for other, value in when.items()]
+                        for field, when in schema.get(f"x-standx-{kind}-when", {}).items():
+                            check_names(op_id, f"x-standx-{kind}-when", [field, *when], params)
+                            conditions += [(kind, field, other, value) for other, value in when.items()]
+                for names in one_of:
+                    check_names(op_id, "x-standx-require-one-of", names, params)
                 ok = self.resolve(op["responses"]["200"])
                 ok_schema = self.resolve(next(iter(ok.get("content", {}).values()), {}).get("schema", {}))
                 echo = tuple(
@@ -214,16 +191,6 @@ class Spec:
                     fields.setdefault(name, set()).add(prop_name)
         return fields
 
-    def _param(self, wire: str, location: str, required: bool, schema: Any) -> dict[str, Any]:
-        py = _py(wire)
-        rule = self.rule(schema)
-        if "x-standx-client-generated" in schema:  # a sibling of the $ref, so read it before resolving
-            rule["generate"] = schema["x-standx-client-generated"]
-        if "x-standx-symbol-rule" in schema:  # symbol | tick | lot: checked against the symbol's rules
-            rule["symbol_rule"] = schema["x-standx-symbol-rule"]
-        doc = schema.get("description") if isinstance(schema, dict) else None  # the field's own text
-        return {"py": py, "wire": wire, "in": location, "required": required, "rule": rule, "doc": doc}
-
 
 def _settle(idempotent: Any) -> tuple[str, tuple[str, ...], str, tuple[str, ...], dict[str, Any]] | None:
     """`x-standx-idempotent: {settle: ...}`: how a retried write that meets its own earlier success is settled."""
@@ -231,11 +198,6 @@ def _settle(idempotent: Any) -> tuple[str, tuple[str, ...], str, tuple[str, ...]
         return None
     s = idempotent["settle"]
     return (s["operation"], tuple(map(_py, s["params"])), s["field"], tuple(s["done"]), dict(s["answer"]))
-
-
-def _py(wire: str) -> str:
-    """The generator's Python name for a wire name (`from` -> `from_`, `countBack` -> `count_back`)."""
-    return str(strings.PythonIdentifier(value=wire, prefix="field_"))
 
 
 def _pagination(op: dict[str, Any], prop: Any, args: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -442,6 +404,7 @@ def main() -> None:
     # The ruff post hooks must be the pinned ruff of this environment, found without an activated venv.
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     spec = Spec(options.spec.resolve())
+    spec.operations()  # fails first, naming the keyword and its place, on a request rule the client cannot enforce
     _patch_decimal()
     _patch_json_source()
     _patch_project(spec)

@@ -12,13 +12,15 @@ The exchange's rules change (tick sizes differ between doc versions): read them 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Context, Decimal
 from typing import TYPE_CHECKING, Literal
 
 from .exceptions import ValidationError
 
 if TYPE_CHECKING:
     from .models.symbol_info import SymbolInfo
+
+EXACT = Context(prec=200)  # remainders of any decimal the validator lets out (64 characters): no DivisionImpossible
 
 
 @dataclass(frozen=True)
@@ -62,10 +64,10 @@ class SymbolRules:
 
     def problem(self, kind: str, value: Decimal) -> str | None:
         """What is wrong with a price (`tick`) or a quantity (`lot`) for this symbol, or None."""
-        if kind == "tick" and value % self.price_tick != 0:
+        if kind == "tick" and EXACT.remainder(value, self.price_tick) != 0:
             return f"{value} is not a multiple of the price tick {self.price_tick} of {self.symbol}"
         if kind == "lot":
-            if value % self.qty_tick != 0:
+            if EXACT.remainder(value, self.qty_tick) != 0:
                 return f"{value} is not a multiple of the lot {self.qty_tick} of {self.symbol}"
             if value < self.min_qty:
                 return f"{value} is below the minimum order quantity {self.min_qty} of {self.symbol}"

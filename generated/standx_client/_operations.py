@@ -29,14 +29,27 @@ OPERATIONS: dict[str, Operation] = {
                 wire="x-impersonate",
                 location="header",
                 required=False,
-                rule={"kind": "string", "pattern": "^cv_[A-Za-z0-9_-]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^cv_[A-Za-z0-9_-]+$",
+                        "a vault id such as cv_xxxxxxxx (cv_ then letters, digits, _ or -)",
+                    ),
+                },
             ),
             Param(
                 py="symbol",
                 wire="symbol",
                 location="body",
                 required=True,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$", "symbol_rule": "symbol"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^[A-Z0-9]+-[A-Z0-9]+$",
+                        "a trading pair such as BTC-USD (capital letters and digits, joined by -)",
+                    ),
+                    "symbol_rule": "symbol",
+                },
             ),
             Param(
                 py="side", wire="side", location="body", required=True, rule={"kind": "enum", "values": ("buy", "sell")}
@@ -55,7 +68,7 @@ OPERATIONS: dict[str, Operation] = {
                 required=True,
                 rule={
                     "kind": "decimal",
-                    "pattern": "^(0*[1-9][0-9]*(\\.[0-9]+)?|0+\\.[0-9]*[1-9][0-9]*)$",
+                    "pattern": ("^(0*[1-9][0-9]*(\\.[0-9]+)?|0+\\.[0-9]*[1-9][0-9]*)$", "a positive decimal"),
                     "symbol_rule": "lot",
                 },
             ),
@@ -66,7 +79,7 @@ OPERATIONS: dict[str, Operation] = {
                 required=False,
                 rule={
                     "kind": "decimal",
-                    "pattern": "^(0*[1-9][0-9]*(\\.[0-9]+)?|0+\\.[0-9]*[1-9][0-9]*)$",
+                    "pattern": ("^(0*[1-9][0-9]*(\\.[0-9]+)?|0+\\.[0-9]*[1-9][0-9]*)$", "a positive decimal"),
                     "symbol_rule": "tick",
                 },
             ),
@@ -85,9 +98,9 @@ OPERATIONS: dict[str, Operation] = {
                 required=False,
                 rule={
                     "kind": "string",
-                    "pattern": "^[\\x21-\\x7e]{1,64}$",
                     "minLength": 1,
                     "maxLength": 64,
+                    "pattern": ("^[\\x21-\\x7e]{1,64}$", "1 to 64 printable ASCII characters without spaces"),
                     "generate": "ulid",
                 },
             ),
@@ -108,7 +121,7 @@ OPERATIONS: dict[str, Operation] = {
                 required=False,
                 rule={
                     "kind": "decimal",
-                    "pattern": "^(0*[1-9][0-9]*(\\.[0-9]+)?|0+\\.[0-9]*[1-9][0-9]*)$",
+                    "pattern": ("^(0*[1-9][0-9]*(\\.[0-9]+)?|0+\\.[0-9]*[1-9][0-9]*)$", "a positive decimal"),
                     "symbol_rule": "tick",
                 },
             ),
@@ -119,7 +132,7 @@ OPERATIONS: dict[str, Operation] = {
                 required=False,
                 rule={
                     "kind": "decimal",
-                    "pattern": "^(0*[1-9][0-9]*(\\.[0-9]+)?|0+\\.[0-9]*[1-9][0-9]*)$",
+                    "pattern": ("^(0*[1-9][0-9]*(\\.[0-9]+)?|0+\\.[0-9]*[1-9][0-9]*)$", "a positive decimal"),
                     "symbol_rule": "tick",
                 },
             ),
@@ -152,15 +165,32 @@ OPERATIONS: dict[str, Operation] = {
                 wire="x-impersonate",
                 location="header",
                 required=False,
-                rule={"kind": "string", "pattern": "^cv_[A-Za-z0-9_-]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^cv_[A-Za-z0-9_-]+$",
+                        "a vault id such as cv_xxxxxxxx (cv_ then letters, digits, _ or -)",
+                    ),
+                },
             ),
-            Param(py="order_id", wire="order_id", location="body", required=False, rule={"kind": "integer"}),
+            Param(
+                py="order_id",
+                wire="order_id",
+                location="body",
+                required=False,
+                rule={"kind": "integer", "format": "int64"},
+            ),
             Param(
                 py="cl_ord_id",
                 wire="cl_ord_id",
                 location="body",
                 required=False,
-                rule={"kind": "string", "pattern": "^[\\x21-\\x7e]{1,64}$", "minLength": 1, "maxLength": 64},
+                rule={
+                    "kind": "string",
+                    "minLength": 1,
+                    "maxLength": 64,
+                    "pattern": ("^[\\x21-\\x7e]{1,64}$", "1 to 64 printable ASCII characters without spaces"),
+                },
             ),
         ),
         require_one_of=(("order_id", "cl_ord_id"),),
@@ -190,14 +220,20 @@ OPERATIONS: dict[str, Operation] = {
                 wire="x-impersonate",
                 location="header",
                 required=False,
-                rule={"kind": "string", "pattern": "^cv_[A-Za-z0-9_-]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^cv_[A-Za-z0-9_-]+$",
+                        "a vault id such as cv_xxxxxxxx (cv_ then letters, digits, _ or -)",
+                    ),
+                },
             ),
             Param(
                 py="order_id_list",
                 wire="order_id_list",
                 location="body",
                 required=False,
-                rule={"kind": "array", "items": {"kind": "integer"}},
+                rule={"kind": "array", "items": {"kind": "integer", "format": "int64"}},
             ),
             Param(
                 py="cl_ord_id_list",
@@ -206,7 +242,12 @@ OPERATIONS: dict[str, Operation] = {
                 required=False,
                 rule={
                     "kind": "array",
-                    "items": {"kind": "string", "pattern": "^[\\x21-\\x7e]{1,64}$", "minLength": 1, "maxLength": 64},
+                    "items": {
+                        "kind": "string",
+                        "minLength": 1,
+                        "maxLength": 64,
+                        "pattern": ("^[\\x21-\\x7e]{1,64}$", "1 to 64 printable ASCII characters without spaces"),
+                    },
                 },
             ),
         ),
@@ -231,14 +272,27 @@ OPERATIONS: dict[str, Operation] = {
                 wire="x-impersonate",
                 location="header",
                 required=False,
-                rule={"kind": "string", "pattern": "^cv_[A-Za-z0-9_-]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^cv_[A-Za-z0-9_-]+$",
+                        "a vault id such as cv_xxxxxxxx (cv_ then letters, digits, _ or -)",
+                    ),
+                },
             ),
             Param(
                 py="symbol",
                 wire="symbol",
                 location="body",
                 required=True,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^[A-Z0-9]+-[A-Z0-9]+$",
+                        "a trading pair such as BTC-USD (capital letters and digits, joined by -)",
+                    ),
+                    "symbol_rule": "symbol",
+                },
             ),
             Param(
                 py="leverage",
@@ -269,14 +323,27 @@ OPERATIONS: dict[str, Operation] = {
                 wire="x-impersonate",
                 location="header",
                 required=False,
-                rule={"kind": "string", "pattern": "^cv_[A-Za-z0-9_-]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^cv_[A-Za-z0-9_-]+$",
+                        "a vault id such as cv_xxxxxxxx (cv_ then letters, digits, _ or -)",
+                    ),
+                },
             ),
             Param(
                 py="symbol",
                 wire="symbol",
                 location="body",
                 required=True,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^[A-Z0-9]+-[A-Z0-9]+$",
+                        "a trading pair such as BTC-USD (capital letters and digits, joined by -)",
+                    ),
+                    "symbol_rule": "symbol",
+                },
             ),
             Param(
                 py="margin_mode",
@@ -307,21 +374,37 @@ OPERATIONS: dict[str, Operation] = {
                 wire="x-impersonate",
                 location="header",
                 required=False,
-                rule={"kind": "string", "pattern": "^cv_[A-Za-z0-9_-]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^cv_[A-Za-z0-9_-]+$",
+                        "a vault id such as cv_xxxxxxxx (cv_ then letters, digits, _ or -)",
+                    ),
+                },
             ),
             Param(
                 py="symbol",
                 wire="symbol",
                 location="body",
                 required=True,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^[A-Z0-9]+-[A-Z0-9]+$",
+                        "a trading pair such as BTC-USD (capital letters and digits, joined by -)",
+                    ),
+                    "symbol_rule": "symbol",
+                },
             ),
             Param(
                 py="amount_in",
                 wire="amount_in",
                 location="body",
                 required=True,
-                rule={"kind": "decimal", "pattern": "^-?[0-9]+(\\.[0-9]+)?$"},
+                rule={
+                    "kind": "decimal",
+                    "pattern": ("^-?[0-9]+(\\.[0-9]+)?$", "a decimal in plain notation such as '1000.0' or '-2.5'"),
+                },
             ),
         ),
         require_one_of=(),
@@ -340,20 +423,37 @@ OPERATIONS: dict[str, Operation] = {
         has_body=False,
         text=False,
         params=(
-            Param(py="order_id", wire="order_id", location="query", required=False, rule={"kind": "integer"}),
+            Param(
+                py="order_id",
+                wire="order_id",
+                location="query",
+                required=False,
+                rule={"kind": "integer", "format": "int64"},
+            ),
             Param(
                 py="cl_ord_id",
                 wire="cl_ord_id",
                 location="query",
                 required=False,
-                rule={"kind": "string", "pattern": "^[\\x21-\\x7e]{1,64}$", "minLength": 1, "maxLength": 64},
+                rule={
+                    "kind": "string",
+                    "minLength": 1,
+                    "maxLength": 64,
+                    "pattern": ("^[\\x21-\\x7e]{1,64}$", "1 to 64 printable ASCII characters without spaces"),
+                },
             ),
             Param(
                 py="x_impersonate",
                 wire="x-impersonate",
                 location="header",
                 required=False,
-                rule={"kind": "string", "pattern": "^cv_[A-Za-z0-9_-]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^cv_[A-Za-z0-9_-]+$",
+                        "a vault id such as cv_xxxxxxxx (cv_ then letters, digits, _ or -)",
+                    ),
+                },
             ),
         ),
         require_one_of=(("order_id", "cl_ord_id"),),
@@ -377,7 +477,14 @@ OPERATIONS: dict[str, Operation] = {
                 wire="symbol",
                 location="query",
                 required=False,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^[A-Z0-9]+-[A-Z0-9]+$",
+                        "a trading pair such as BTC-USD (capital letters and digits, joined by -)",
+                    ),
+                    "symbol_rule": "symbol",
+                },
             ),
             Param(
                 py="status",
@@ -395,7 +502,13 @@ OPERATIONS: dict[str, Operation] = {
             ),
             Param(py="start", wire="start", location="query", required=False, rule={"kind": "datetime"}),
             Param(py="end", wire="end", location="query", required=False, rule={"kind": "datetime"}),
-            Param(py="last_id", wire="last_id", location="query", required=False, rule={"kind": "integer"}),
+            Param(
+                py="last_id",
+                wire="last_id",
+                location="query",
+                required=False,
+                rule={"kind": "integer", "format": "int64"},
+            ),
             Param(
                 py="limit",
                 wire="limit",
@@ -408,7 +521,13 @@ OPERATIONS: dict[str, Operation] = {
                 wire="x-impersonate",
                 location="header",
                 required=False,
-                rule={"kind": "string", "pattern": "^cv_[A-Za-z0-9_-]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^cv_[A-Za-z0-9_-]+$",
+                        "a vault id such as cv_xxxxxxxx (cv_ then letters, digits, _ or -)",
+                    ),
+                },
             ),
         ),
         require_one_of=(),
@@ -432,7 +551,14 @@ OPERATIONS: dict[str, Operation] = {
                 wire="symbol",
                 location="query",
                 required=False,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^[A-Z0-9]+-[A-Z0-9]+$",
+                        "a trading pair such as BTC-USD (capital letters and digits, joined by -)",
+                    ),
+                    "symbol_rule": "symbol",
+                },
             ),
             Param(
                 py="limit",
@@ -446,7 +572,13 @@ OPERATIONS: dict[str, Operation] = {
                 wire="x-impersonate",
                 location="header",
                 required=False,
-                rule={"kind": "string", "pattern": "^cv_[A-Za-z0-9_-]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^cv_[A-Za-z0-9_-]+$",
+                        "a vault id such as cv_xxxxxxxx (cv_ then letters, digits, _ or -)",
+                    ),
+                },
             ),
         ),
         require_one_of=(),
@@ -470,9 +602,22 @@ OPERATIONS: dict[str, Operation] = {
                 wire="symbol",
                 location="query",
                 required=False,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^[A-Z0-9]+-[A-Z0-9]+$",
+                        "a trading pair such as BTC-USD (capital letters and digits, joined by -)",
+                    ),
+                    "symbol_rule": "symbol",
+                },
             ),
-            Param(py="last_id", wire="last_id", location="query", required=False, rule={"kind": "integer"}),
+            Param(
+                py="last_id",
+                wire="last_id",
+                location="query",
+                required=False,
+                rule={"kind": "integer", "format": "int64"},
+            ),
             Param(
                 py="side",
                 wire="side",
@@ -494,7 +639,13 @@ OPERATIONS: dict[str, Operation] = {
                 wire="x-impersonate",
                 location="header",
                 required=False,
-                rule={"kind": "string", "pattern": "^cv_[A-Za-z0-9_-]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^cv_[A-Za-z0-9_-]+$",
+                        "a vault id such as cv_xxxxxxxx (cv_ then letters, digits, _ or -)",
+                    ),
+                },
             ),
         ),
         require_one_of=(),
@@ -518,18 +669,37 @@ OPERATIONS: dict[str, Operation] = {
                 wire="symbol",
                 location="query",
                 required=False,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^[A-Z0-9]+-[A-Z0-9]+$",
+                        "a trading pair such as BTC-USD (capital letters and digits, joined by -)",
+                    ),
+                    "symbol_rule": "symbol",
+                },
             ),
             Param(py="start", wire="start", location="query", required=False, rule={"kind": "datetime"}),
             Param(py="end", wire="end", location="query", required=False, rule={"kind": "datetime"}),
-            Param(py="last_id", wire="last_id", location="query", required=False, rule={"kind": "integer"}),
+            Param(
+                py="last_id",
+                wire="last_id",
+                location="query",
+                required=False,
+                rule={"kind": "integer", "format": "int64"},
+            ),
             Param(py="limit", wire="limit", location="query", required=False, rule={"kind": "integer", "minimum": 1}),
             Param(
                 py="x_impersonate",
                 wire="x-impersonate",
                 location="header",
                 required=False,
-                rule={"kind": "string", "pattern": "^cv_[A-Za-z0-9_-]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^cv_[A-Za-z0-9_-]+$",
+                        "a vault id such as cv_xxxxxxxx (cv_ then letters, digits, _ or -)",
+                    ),
+                },
             ),
         ),
         require_one_of=(),
@@ -553,14 +723,27 @@ OPERATIONS: dict[str, Operation] = {
                 wire="symbol",
                 location="query",
                 required=True,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^[A-Z0-9]+-[A-Z0-9]+$",
+                        "a trading pair such as BTC-USD (capital letters and digits, joined by -)",
+                    ),
+                    "symbol_rule": "symbol",
+                },
             ),
             Param(
                 py="x_impersonate",
                 wire="x-impersonate",
                 location="header",
                 required=False,
-                rule={"kind": "string", "pattern": "^cv_[A-Za-z0-9_-]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^cv_[A-Za-z0-9_-]+$",
+                        "a vault id such as cv_xxxxxxxx (cv_ then letters, digits, _ or -)",
+                    ),
+                },
             ),
         ),
         require_one_of=(),
@@ -584,14 +767,27 @@ OPERATIONS: dict[str, Operation] = {
                 wire="symbol",
                 location="query",
                 required=False,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^[A-Z0-9]+-[A-Z0-9]+$",
+                        "a trading pair such as BTC-USD (capital letters and digits, joined by -)",
+                    ),
+                    "symbol_rule": "symbol",
+                },
             ),
             Param(
                 py="x_impersonate",
                 wire="x-impersonate",
                 location="header",
                 required=False,
-                rule={"kind": "string", "pattern": "^cv_[A-Za-z0-9_-]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^cv_[A-Za-z0-9_-]+$",
+                        "a vault id such as cv_xxxxxxxx (cv_ then letters, digits, _ or -)",
+                    ),
+                },
             ),
         ),
         require_one_of=(),
@@ -615,7 +811,13 @@ OPERATIONS: dict[str, Operation] = {
                 wire="x-impersonate",
                 location="header",
                 required=False,
-                rule={"kind": "string", "pattern": "^cv_[A-Za-z0-9_-]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^cv_[A-Za-z0-9_-]+$",
+                        "a vault id such as cv_xxxxxxxx (cv_ then letters, digits, _ or -)",
+                    ),
+                },
             ),
         ),
         require_one_of=(),
@@ -655,7 +857,13 @@ OPERATIONS: dict[str, Operation] = {
                 wire="symbol",
                 location="query",
                 required=False,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^[A-Z0-9]+-[A-Z0-9]+$",
+                        "a trading pair such as BTC-USD (capital letters and digits, joined by -)",
+                    ),
+                },
             ),
         ),
         require_one_of=(),
@@ -679,7 +887,14 @@ OPERATIONS: dict[str, Operation] = {
                 wire="symbol",
                 location="query",
                 required=True,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^[A-Z0-9]+-[A-Z0-9]+$",
+                        "a trading pair such as BTC-USD (capital letters and digits, joined by -)",
+                    ),
+                    "symbol_rule": "symbol",
+                },
             ),
         ),
         require_one_of=(),
@@ -703,7 +918,14 @@ OPERATIONS: dict[str, Operation] = {
                 wire="symbol",
                 location="query",
                 required=True,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^[A-Z0-9]+-[A-Z0-9]+$",
+                        "a trading pair such as BTC-USD (capital letters and digits, joined by -)",
+                    ),
+                    "symbol_rule": "symbol",
+                },
             ),
         ),
         require_one_of=(),
@@ -727,7 +949,14 @@ OPERATIONS: dict[str, Operation] = {
                 wire="symbol",
                 location="query",
                 required=True,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^[A-Z0-9]+-[A-Z0-9]+$",
+                        "a trading pair such as BTC-USD (capital letters and digits, joined by -)",
+                    ),
+                    "symbol_rule": "symbol",
+                },
             ),
         ),
         require_one_of=(),
@@ -751,7 +980,14 @@ OPERATIONS: dict[str, Operation] = {
                 wire="symbol",
                 location="query",
                 required=True,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^[A-Z0-9]+-[A-Z0-9]+$",
+                        "a trading pair such as BTC-USD (capital letters and digits, joined by -)",
+                    ),
+                    "symbol_rule": "symbol",
+                },
             ),
         ),
         require_one_of=(),
@@ -775,17 +1011,28 @@ OPERATIONS: dict[str, Operation] = {
                 wire="symbol",
                 location="query",
                 required=True,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^[A-Z0-9]+-[A-Z0-9]+$",
+                        "a trading pair such as BTC-USD (capital letters and digits, joined by -)",
+                    ),
+                    "symbol_rule": "symbol",
+                },
             ),
             Param(
                 py="start_time",
                 wire="start_time",
                 location="query",
                 required=True,
-                rule={"kind": "integer", "minimum": 0},
+                rule={"kind": "integer", "format": "int64", "minimum": 0},
             ),
             Param(
-                py="end_time", wire="end_time", location="query", required=True, rule={"kind": "integer", "minimum": 0}
+                py="end_time",
+                wire="end_time",
+                location="query",
+                required=True,
+                rule={"kind": "integer", "format": "int64", "minimum": 0},
             ),
         ),
         require_one_of=(),
@@ -825,10 +1072,29 @@ OPERATIONS: dict[str, Operation] = {
                 wire="symbol",
                 location="query",
                 required=True,
-                rule={"kind": "string", "pattern": "^[A-Z0-9]+-[A-Z0-9]+$"},
+                rule={
+                    "kind": "string",
+                    "pattern": (
+                        "^[A-Z0-9]+-[A-Z0-9]+$",
+                        "a trading pair such as BTC-USD (capital letters and digits, joined by -)",
+                    ),
+                    "symbol_rule": "symbol",
+                },
             ),
-            Param(py="from_", wire="from", location="query", required=True, rule={"kind": "integer", "minimum": 0}),
-            Param(py="to", wire="to", location="query", required=True, rule={"kind": "integer", "minimum": 0}),
+            Param(
+                py="from_",
+                wire="from",
+                location="query",
+                required=True,
+                rule={"kind": "integer", "format": "int64", "minimum": 0},
+            ),
+            Param(
+                py="to",
+                wire="to",
+                location="query",
+                required=True,
+                rule={"kind": "integer", "format": "int64", "minimum": 0},
+            ),
             Param(
                 py="resolution",
                 wire="resolution",
@@ -841,7 +1107,7 @@ OPERATIONS: dict[str, Operation] = {
                 wire="countBack",
                 location="query",
                 required=False,
-                rule={"kind": "integer", "minimum": 1},
+                rule={"kind": "integer", "format": "int64", "minimum": 1},
             ),
         ),
         require_one_of=(),
@@ -952,7 +1218,7 @@ OPERATIONS: dict[str, Operation] = {
                 wire="expiresSeconds",
                 location="body",
                 required=False,
-                rule={"kind": "integer", "minimum": 1},
+                rule={"kind": "integer", "format": "int64", "minimum": 1},
             ),
         ),
         require_one_of=(),

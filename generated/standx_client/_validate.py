@@ -1,28 +1,48 @@
 # Copied from overlays/_validate.py by `make generate`. Do not edit here: edit overlays/_validate.py.
 """Arguments -> wire values, checked against the spec's rules before anything is sent.
 
-Every refusal is a `ValidationError` naming the operation and the field. Money never goes through float:
-a float argument for a decimal field is refused, and decimals go out as plain strings with no exponent.
+Every refusal is a `ValidationError` naming the operation and the field, in plain words:
+"new_order: qty must be a positive decimal, got '-1'". Money never goes through float: a float argument for a
+decimal field is refused, and decimals go out as plain strings with no exponent.
+
+`KEYWORDS` is the one list of the JSON Schema keywords enforced here, by kind of value. The generator reads it
+(generator/rules.py) and refuses a spec whose request schemas use any other, so no rule is dropped silently.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._ids import new_client_order_id
 from ._operation import Operation, Param
 from .exceptions import ValidationError
+from .precision import EXACT
 
 if TYPE_CHECKING:
     from .precision import SymbolRules
 
 _DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _MAX_DECIMAL_CHARS = 64  # far beyond any price or size; stops 1e400-style values from going out
+_SHOWN_CHARS = 60  # how much of a refused value a message repeats
+
+# Integer formats and their ranges: `format: int64` is enforced as -2**63 .. 2**63-1.
+INTEGER_FORMATS = {"int32": 32, "int64": 64}
+_NUMERIC = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
+# Kind of value (from the schema's type and format, generator/rules.py) -> the keywords checked on it.
+KEYWORDS: dict[str, frozenset[str]] = {
+    "decimal": _NUMERIC | {"pattern"},
+    "integer": _NUMERIC | {"format"},
+    "string": frozenset({"minLength", "maxLength", "pattern"}),
+    "enum": frozenset(),
+    "boolean": frozenset(),
+    "datetime": frozenset(),
+    "array": frozenset({"minItems", "maxItems", "uniqueItems"}),
+}
 
 
 @cache
@@ -30,82 +50,121 @@ def _pattern(text: str) -> re.Pattern[str]:
     return re.compile(text)
 
 
+@cache
+def _number(arg: int | str) -> Decimal:
+    return Decimal(arg)  # a bound from the table: an int, or the exact text of a fractional one
+
+
+def _int_range(fmt: str) -> tuple[int, int]:
+    bits = INTEGER_FORMATS[fmt]
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+# Keyword -> (does the value satisfy it, what the value must be). Tests get the number (int or Decimal; the
+# value itself for other kinds) and the wire form (str or list); `arg` is the keyword's value from the table.
+_Check = tuple[Callable[[Any, Any, Any], bool], Callable[[Any], str]]
+_CHECKS: dict[str, _Check] = {
+    "minimum": (lambda n, _, a: n >= _number(a), lambda a: f"at least {a}"),
+    "maximum": (lambda n, _, a: n <= _number(a), lambda a: f"at most {a}"),
+    "exclusiveMinimum": (lambda n, _, a: n > _number(a), lambda a: f"greater than {a}"),
+    "exclusiveMaximum": (lambda n, _, a: n < _number(a), lambda a: f"less than {a}"),
+    "multipleOf": (
+        lambda n, _, a: EXACT.remainder(Decimal(n), _number(a)) == 0,
+        lambda a: f"a multiple of {a}",
+    ),
+    "format": (
+        lambda n, _, a: _int_range(a)[0] <= n <= _int_range(a)[1],
+        lambda a: "a {}-bit integer ({} to {})".format(INTEGER_FORMATS[a], *_int_range(a)),
+    ),
+    "minLength": (lambda _, t, a: len(t) >= a, lambda a: f"at least {_plural(a, 'character')} long"),
+    "maxLength": (lambda _, t, a: len(t) <= a, lambda a: f"at most {_plural(a, 'character')} long"),
+    "pattern": (lambda _, t, a: _pattern(a[0]).search(t) is not None, lambda a: str(a[1])),  # (regex, meaning)
+    "minItems": (lambda _, t, a: len(t) >= a, lambda a: f"a list of at least {_plural(a, 'item')}"),
+    "maxItems": (lambda _, t, a: len(t) <= a, lambda a: f"a list of at most {_plural(a, 'item')}"),
+    "uniqueItems": (lambda _, t, a: not a or len(set(t)) == len(t), lambda a: "a list without repeated items"),
+}
+assert set(_CHECKS) == set().union(*KEYWORDS.values()), "every keyword listed is checked"
+
+
 class _Refused(Exception):
-    """A rule broken by one value; turned into a ValidationError that names the field."""
+    """A rule broken by one value; the message is a whole sentence naming the field."""
 
 
-def _decimal(value: object) -> str:
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
+
+
+def _refuse(label: str, expected: str, value: object) -> NoReturn:
+    raise _Refused(f"{label} must be {expected}, got {_shown(value)}")
+
+
+def _decimal(value: object, rule: Mapping[str, Any], label: str) -> tuple[Decimal, str]:
+    """The number and its plain-notation text."""
     if isinstance(value, float):
-        raise _Refused("float is not accepted for money; pass a Decimal, an int or a decimal string")
-    if isinstance(value, bool):
-        raise _Refused("expected a decimal, got bool")
+        _refuse(label, "a Decimal, an int or a decimal string, not a float (floats are not exact for money)", value)
     if isinstance(value, str):
-        if not _DECIMAL_TEXT.fullmatch(value):
-            raise _Refused(f"malformed decimal {value[:40]!r}; expected digits with an optional fraction")
+        if not _DECIMAL_TEXT.fullmatch(value):  # in the words of the spec's pattern, when it has one
+            _refuse(
+                label, rule["pattern"][1] if "pattern" in rule else "a decimal in plain notation such as '0.1'", value
+            )
         number = Decimal(value)
-    elif isinstance(value, int):
+    elif isinstance(value, int) and not isinstance(value, bool):
         number = Decimal(value)
     elif isinstance(value, Decimal):
         number = value
     else:
-        raise _Refused(f"expected a decimal, got {type(value).__name__}")
+        _refuse(label, "a decimal (a Decimal, an int or a decimal string)", value)
     if not number.is_finite():
-        raise _Refused(f"not a finite decimal: {value}")
+        _refuse(label, "a finite decimal", value)
     try:
         text = format(number, "f")
     except InvalidOperation:  # pragma: no cover - finite decimals always format
-        raise _Refused(f"not a decimal: {value}") from None
+        _refuse(label, "a decimal", value)
     if len(text) > _MAX_DECIMAL_CHARS:
-        raise _Refused(f"decimal out of range ({len(text)} digits)")
-    return text
+        _refuse(label, f"a decimal of at most {_MAX_DECIMAL_CHARS} characters", value)
+    return number, text
 
 
-def _string(value: object, rule: Mapping[str, Any]) -> str:
-    if not isinstance(value, str):
-        raise _Refused(f"expected a string, got {type(value).__name__}")
-    if len(value) < rule.get("minLength", 0) or len(value) > rule.get("maxLength", len(value)):
-        raise _Refused(f"length {len(value)} is outside {rule.get('minLength', 0)}..{rule.get('maxLength', '')}")
-    return value
-
-
-def _convert(value: object, rule: Mapping[str, Any]) -> object:
-    """One value, checked and turned into its JSON form."""
+def _convert(value: object, rule: Mapping[str, Any], label: str) -> object:
+    """One value, checked against its rule and turned into its JSON form."""
     kind = rule["kind"]
+    number: Any
+    result: object
     if kind == "decimal":
-        result: object = _decimal(value)
+        number, result = _decimal(value, rule, label)
     elif kind == "enum":
         if not isinstance(value, str) or value not in rule["values"]:
-            allowed = ", ".join(rule["values"])
-            raise _Refused(f"{value!r} is not one of: {allowed}")
-        result = str.__str__(value)  # a StrEnum member goes out as its plain value
+            _refuse(label, "one of " + ", ".join(rule["values"]), value)
+        number = result = str.__str__(value)  # a StrEnum member goes out as its plain value
     elif kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _Refused(f"expected an integer, got {type(value).__name__}")
-        if value < rule.get("minimum", value) or value > rule.get("maximum", value):
-            raise _Refused(f"{value} is outside {rule.get('minimum', '')}..{rule.get('maximum', '')}")
-        result = value
+            _refuse(label, "an integer", value)
+        number = result = int(value)
     elif kind == "boolean":
         if not isinstance(value, bool):
-            raise _Refused(f"expected a bool, got {type(value).__name__}")
-        result = value
+            _refuse(label, "True or False", value)
+        number = result = value
     elif kind == "datetime":
-        if not isinstance(value, datetime.datetime):
-            raise _Refused(f"expected a datetime, got {type(value).__name__}")
-        if value.tzinfo is None:
-            raise _Refused("a timezone-aware datetime is required (for example datetime.now(timezone.utc))")
-        result = value.isoformat()
+        if not isinstance(value, datetime.datetime) or value.tzinfo is None:
+            _refuse(label, "a timezone-aware datetime (for example datetime.now(timezone.utc))", value)
+        number, result = value, value.isoformat()
     elif kind == "array":
         if not isinstance(value, list | tuple):
-            raise _Refused(f"expected a list, got {type(value).__name__}")
-        if not rule.get("minItems", 0) <= len(value) <= rule.get("maxItems", len(value)):
-            raise _Refused(f"{len(value)} items is outside {rule.get('minItems', 0)}..{rule.get('maxItems', '')}")
-        result = [_convert(item, rule["items"]) for item in value]
-    elif kind == "string":
-        result = _string(value, rule)
+            _refuse(label, "a list", value)
+        number = result = [_convert(item, rule["items"], f"{label}[{i}]") for i, item in enumerate(value)]
     else:
-        result = value
-    if "pattern" in rule and isinstance(result, str) and not _pattern(rule["pattern"]).search(result):
-        raise _Refused(f"{result[:40]!r} does not match {rule['pattern']}")
+        if not isinstance(value, str):
+            _refuse(label, "a string", value)
+        number = result = value
+    for key, arg in rule.items():
+        check = _CHECKS.get(key)
+        if check is not None and not check[0](number, result, arg):
+            _refuse(label, check[1](arg), value)
     return result
 
 
@@ -115,11 +174,17 @@ def _query_text(value: object) -> str:
     return str(value)
 
 
+def _either(names: tuple[str, ...]) -> str:
+    """("a", "b", "c") -> "a, b or c"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def prepare(
     op: Operation, values: Mapping[str, object], rules: Mapping[str, SymbolRules] | None = None
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]], dict[str, object] | None]:
-    """Check `values` (Python names -> arguments; None = not given) against `op`, and against the symbol's
-    tick and lot when `rules` (symbol -> SymbolRules) has that symbol (`x-standx-symbol-rule` fields).
+    """Check `values` (Python names -> arguments; None = not given) against `op`, and, when `rules`
+    (symbol -> SymbolRules) are loaded, the symbol against them: an unknown symbol is refused, and a price or
+    quantity must be on that symbol's tick and lot (the fields the spec marks with a symbol rule).
 
     Returns the query pairs, the header pairs and the JSON body (None when the operation has none).
     """
@@ -129,13 +194,15 @@ def prepare(
     for group in op.require_one_of:
         given = [name for name in group if values.get(name) is not None]
         if len(given) != 1:
-            problem = "is required" if not given else "are mutually exclusive: give exactly one"
-            raise ValidationError(op.name, " / ".join(group), f"one of these {problem}")
+            problem = f"give {_either(group)}" + (
+                "" if not given else ", not both" if len(group) == 2 else ", not several"
+            )
+            raise ValidationError(op.name, " / ".join(group), problem, sentence=True)
     for kind, name, other, expected in op.conditions:
         present = values.get(name) is not None
         if str(values.get(other)) == str(expected) and present != (kind == "required"):
             problem = "is required" if kind == "required" else "is not allowed"
-            raise ValidationError(op.name, name, f"{problem} when {other} is {expected}")
+            raise ValidationError(op.name, name, f"{name} {problem} when {other} is {expected}", sentence=True)
     symbol_rules = _symbol_rules(op, values, rules) if rules else None
     for param in op.params:
         value = values.get(param.py)
@@ -143,14 +210,14 @@ def prepare(
             value = new_client_order_id()  # so that the order can be looked up if its answer is lost
         if value is None:
             if param.required:
-                raise ValidationError(op.name, param.py, "is required")
+                raise ValidationError(op.name, param.py, f"{param.py} is required", sentence=True)
             continue
         try:
-            converted = _convert(value, param.rule)
-            if symbol_rules is not None and "symbol_rule" in param.rule:
-                _check_symbol_rule(symbol_rules, param.rule["symbol_rule"], converted)
+            converted = _convert(value, param.rule, param.py)
         except _Refused as refused:
-            raise ValidationError(op.name, param.py, str(refused)) from None
+            raise ValidationError(op.name, param.py, str(refused), sentence=True) from None
+        if rules and "symbol_rule" in param.rule:
+            _check_symbol_rule(op, param, rules, symbol_rules, converted)
         if param.location == "query":
             query.append((param.wire, _query_text(converted)))
         elif param.location == "header":
@@ -166,13 +233,24 @@ def _symbol_rules(op: Operation, values: Mapping[str, object], rules: Mapping[st
     return rules.get(symbol) if isinstance(symbol, str) else None
 
 
-def _check_symbol_rule(symbol_rules: SymbolRules, kind: str, text: object) -> None:
-    """A price on the symbol's tick, a quantity on its lot and within its range."""
-    if kind == "symbol" or not isinstance(text, str):
+def _check_symbol_rule(
+    op: Operation, param: Param, rules: Mapping[str, SymbolRules], symbol_rules: SymbolRules | None, value: object
+) -> None:
+    """A known symbol; a price on its tick, a quantity on its lot and within its range."""
+    kind = param.rule["symbol_rule"]
+    if kind == "symbol":
+        if value not in rules:
+            known = sorted(rules)
+            listed = ", ".join(known[:8]) + (f" and {len(known) - 8} more" if len(known) > 8 else "")
+            problem = (
+                f"{param.py} {value!r} is not one of the loaded symbols ({listed}); "
+                "call load_symbol_rules() again for a symbol listed since"
+            )
+            raise ValidationError(op.name, param.py, problem, sentence=True)
         return
-    problem = symbol_rules.problem(kind, Decimal(text))
-    if problem:
-        raise _Refused(problem)
+    off = symbol_rules.problem(kind, Decimal(value)) if symbol_rules and isinstance(value, str) else None
+    if off:
+        raise ValidationError(op.name, param.py, off)
 
 
 def declared_headers(op: Operation) -> frozenset[str]:
@@ -180,4 +258,4 @@ def declared_headers(op: Operation) -> frozenset[str]:
     return frozenset(p.wire for p in op.params if p.location == "header")
 
 
-__all__ = ["Param", "declared_headers", "prepare"]
+__all__ = ["INTEGER_FORMATS", "KEYWORDS", "Param", "declared_headers", "prepare"]

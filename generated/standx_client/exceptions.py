@@ -35,11 +35,12 @@ class StandXError(Exception):
 class ValidationError(StandXError, ValueError):
     """An argument broke the spec's rules; the request was not sent."""
 
-    def __init__(self, operation: str, field: str, problem: str) -> None:
+    def __init__(self, operation: str, field: str, problem: str, *, sentence: bool = False) -> None:
+        """`sentence`: the problem is a whole sentence naming the field ("qty must be ..."), shown as it is."""
         self.operation = operation
         self.field = field
         self.problem = problem
-        super().__init__(f"{operation}: {field}: {problem}")
+        super().__init__(f"{operation}: {problem}" if sentence else f"{operation}: {field}: {problem}")
 
 
 class TokenExpiredError(ValidationError):

@@ -202,9 +202,9 @@ def test_ulid_encoding_known_answers_and_an_independent_encoder() -> None:
 
 def test_price_rules_follow_the_order_type() -> None:
     client = StandX(jwt=JWT, signing_key=SEED_HEX, transport=httpx.MockTransport(Recorder()))
-    with pytest.raises(ValidationError, match="price: is required when order_type is limit"):
+    with pytest.raises(ValidationError, match="new_order: price is required when order_type is limit"):
         client.new_order(**{**ORDER, "price": None})
-    with pytest.raises(ValidationError, match="price: is not allowed when order_type is market"):
+    with pytest.raises(ValidationError, match="new_order: price is not allowed when order_type is market"):
         client.new_order(**{**ORDER, "order_type": "market", "time_in_force": "ioc"})
 
 
