@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from standx_client import AsyncStandX, SigningKey, StandX, StandXError
+from standx_client import AsyncStandX, OrderFound, OrderStatusUnknownError, SigningKey, StandX, StandXError
 from standx_client.models import SymbolInfo
 from standx_client.streams import MarketStream, OrderStream, StreamMessage
 
@@ -133,6 +133,26 @@ def main() -> None:
                 )  # fmt: skip
             except StandXError as error:
                 show("A rejected order is a typed error", f"{type(error).__name__}: {error}")
+
+            # The exchange runs the order but the answer is lost (the mock drops the connection afterwards).
+            httpx.post(f"{url}/mock/faults", json={"drop_rate": 1.0, "when": "after", "operations": ["new_order"]})
+            try:
+                client.new_order(
+                    symbol=SYMBOL, side="buy", order_type="limit", qty=Decimal("0.001"), price=resting_price,
+                    time_in_force="gtc", reduce_only=False,
+                )  # fmt: skip
+            except OrderStatusUnknownError as unknown:
+                httpx.delete(f"{url}/mock/faults")
+                (entry,) = client.unresolved_orders
+                result = client.resolve_order(unknown.cl_ord_id)
+                show(
+                    "A lost answer is an unknown outcome, settled by cl_ord_id",
+                    f"{type(unknown).__name__}: cl_ord_id {unknown.cl_ord_id} ({entry.reason})",
+                    f"ledger: {entry.side} {entry.qty} {entry.symbol} @ {entry.price}, in flight until settles_at",
+                    f"resolve_order -> {type(result).__name__}"
+                    + (f": order #{result.order.id} {result.order.status}" if isinstance(result, OrderFound) else ""),
+                    f"unresolved orders left: {len(client.unresolved_orders)}",
+                )
 
         asyncio.run(streams(url, credentials["token"], key, tick(info)))
     print("\nMock exchange stopped.")
