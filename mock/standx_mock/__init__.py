@@ -13,7 +13,7 @@ from __future__ import annotations
 from .app import create_app
 from .config import FaultConfig, MockConfig, SymbolConfig
 from .server import MockServer, run_in_thread, serve, serve_server
-from .spec import SpecError, SpecHashMismatch
+from .spec_loader import SpecError, SpecHashMismatch
 
 __all__ = [
     "FaultConfig",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .config import DEFAULT_SPEC_PATH, FaultConfig, MockConfig, parse_decimal
 from .server import run_foreground
-from .spec import SpecError
+from .spec_loader import SpecError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,10 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import base58
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
-
-from .base58 import b58decode
 
 SIGN_VERSION = "v1"
 HEADER_SIGN_VERSION = "x-request-sign-version"
@@ -50,7 +49,9 @@ def _b64url_decode(text: str) -> bytes:
 
 def decode_public_key(public_key_b58: str) -> VerifyKey:
     """Parse a base58 ed25519 public key; ValueError when it is not 32 bytes."""
-    raw = b58decode(public_key_b58)
+    if not isinstance(public_key_b58, str) or not public_key_b58.isascii():
+        raise ValueError("a base58 public key must be an ASCII string")
+    raw = base58.b58decode(public_key_b58)
     if len(raw) != 32:
         raise ValueError(f"public key must decode to 32 bytes, got {len(raw)}")
     return VerifyKey(raw)

@@ -10,9 +10,8 @@ from typing import Literal
 
 FaultWhen = Literal["before", "after", "random"]
 
-#: Fault kinds understood by the per-request header and the run-level configuration.
+#: Fault kinds that replace a request or its response (latency combines with any of them).
 TERMINAL_FAULT_KINDS: tuple[str, ...] = ("error", "error_html", "rate_limit", "drop", "malformed", "truncated")
-FAULT_KINDS: tuple[str, ...] = ("latency", *TERMINAL_FAULT_KINDS)
 
 DEFAULT_SPEC_PATH = Path(__file__).with_name("standx.yaml")
 
@@ -189,6 +188,47 @@ def _coerce_fault_value(key: str, raw: object) -> object:
 
 
 @dataclass(frozen=True)
+class RandomWalk:
+    """A seeded random walk of the mark price: every `interval_s` seconds of mock time, each symbol's mark
+    moves by a normal draw of relative standard deviation `volatility` (rounded to the tick, at least one
+    tick away from zero). The path depends only on the seed, the symbol and the step number."""
+
+    interval_s: float = 1.0
+    volatility: Decimal = Decimal("0.0005")
+    #: Symbols that walk (empty: all).
+    symbols: tuple[str, ...] = ()
+    #: None uses the mock's seed.
+    seed: int | None = None
+    #: Requote the market maker's book around the new mark after each batch of steps.
+    requote: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.interval_s > 0:
+            raise ValueError("random walk interval_s must be positive")
+        if not Decimal(0) <= self.volatility < Decimal("0.5"):
+            raise ValueError("random walk volatility must be in [0, 0.5)")
+
+
+@dataclass(frozen=True)
+class MarketConfig:
+    """The moving market: the mock's clock, funding on it, and the optional random walk of the mark."""
+
+    #: Mock seconds per real second: 1 is real time, 3600 an hour a second, 0 a clock that moves only
+    #: when a test advances it (`POST /mock/clock`).
+    clock_speed: float = 1.0
+    #: Funding settles on every open position at each multiple of this many mock seconds (the exchange's
+    #: `next_funding_time` is on the hour); 0 settles only on request (`POST /mock/funding`).
+    funding_interval_s: int = 3600
+    random_walk: RandomWalk | None = None
+
+    def __post_init__(self) -> None:
+        if self.clock_speed < 0:
+            raise ValueError("clock_speed must not be negative")
+        if self.funding_interval_s < 0:
+            raise ValueError("funding_interval_s must not be negative")
+
+
+@dataclass(frozen=True)
 class MockConfig:
     """Everything the mock needs; `create_app(MockConfig())` gives a working exchange."""
 
@@ -214,6 +254,8 @@ class MockConfig:
     #: Validate every StandX response against the spec (a mismatch becomes a 500); for tests.
     validate_responses: bool = False
     symbols: tuple[SymbolConfig, ...] = field(default_factory=default_symbols)
+    #: The clock, funding schedule and random walk.
+    market: MarketConfig = field(default_factory=MarketConfig)
     faults: FaultConfig = field(default_factory=FaultConfig)
     #: Emulate the documented per-account credit bucket (45 credits/request, 1000/s, burst 900).
     rate_limit: bool = False

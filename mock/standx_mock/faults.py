@@ -17,6 +17,10 @@ for that request). Grammar: comma- or semicolon-separated items `name[=value]`:
                                after: it runs and its response is replaced (response lost)
 
 Examples: `x-mock-fault: drop; when=after`, `x-mock-fault: error=503`, `x-mock-fault: latency=0.2`.
+
+A fault in the same grammar can also be queued for the next requests of an operation (`POST
+/mock/faults/next`), for a bot whose requests a test cannot add headers to. Per request it is the header
+first, then the queue, then the run-level draw.
 """
 
 from __future__ import annotations
@@ -100,15 +104,53 @@ def parse_fault_header(text: str, rng: random.Random | None = None) -> FaultPlan
     return FaultPlan(latency=latency, kind=kind, status=status, retry_after=retry_after, when=when)
 
 
+@dataclass
+class QueuedFault:
+    """A fault (header grammar) for the next `count` requests of `operation` (None: any operation)."""
+
+    fault: str
+    operation: str | None
+    count: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {"fault": self.fault, "operation": self.operation, "count": self.count}
+
+
 class FaultInjector:
-    """Draws run-level faults from a seeded RNG and counts every injected fault."""
+    """Draws run-level faults from a seeded RNG, serves queued ones, and counts every injected fault."""
 
     def __init__(self, config: FaultConfig, seed: int) -> None:
         self._lock = threading.Lock()
         self._default_seed = seed
         self.counts: Counter[str] = Counter()
         self.when_counts: Counter[str] = Counter()
+        self.queued: list[QueuedFault] = []
         self.configure(config)
+
+    def queue(self, fault: str, operation: str | None = None, count: int = 1) -> QueuedFault:
+        """Queue `fault` for the next `count` matching requests; FaultHeaderInvalid for a bad fault."""
+        parse_fault_header(fault)  # refuse a bad one now, not on the request it was meant for
+        if count < 1:
+            raise FaultHeaderInvalid("count must be at least 1")
+        entry = QueuedFault(fault, operation, count)
+        with self._lock:
+            self.queued.append(entry)
+        return entry
+
+    def clear(self) -> None:
+        """No run-level faults and nothing queued."""
+        self.configure(FaultConfig())
+        with self._lock:
+            self.queued.clear()
+
+    def _take_queued(self, operation_id: str) -> str | None:
+        for entry in self.queued:
+            if entry.operation is None or entry.operation == operation_id:
+                entry.count -= 1
+                if entry.count == 0:
+                    self.queued.remove(entry)
+                return entry.fault
+        return None
 
     def configure(self, config: FaultConfig) -> None:
         with self._lock:
@@ -126,6 +168,8 @@ class FaultInjector:
     def plan(self, operation_id: str, header: str | None) -> FaultPlan:
         """The fault for this request; FaultHeaderInvalid for a bad header."""
         with self._lock:
+            if header is None:
+                header = self._take_queued(operation_id)
             plan = parse_fault_header(header, self.rng) if header is not None else self._draw(operation_id)
             self._count(plan)
             return plan

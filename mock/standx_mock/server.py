@@ -16,8 +16,9 @@ import uvicorn
 from starlette.applications import Starlette
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .app import ABORT_EXTENSION, MockState, create_app
+from .app import ABORT_EXTENSION, create_app
 from .config import MockConfig
+from .service import MockService
 
 
 class FaultTolerantH11Protocol(H11Protocol):
@@ -62,9 +63,10 @@ class MockServer:
         self.base_url = ""
 
     @property
-    def state(self) -> MockState:
-        state: MockState = self.app.state.mock
-        return state
+    def state(self) -> MockService:
+        """The running mock's service (white box: `.exchange`, `.engine`, `.faults`, `.response_errors`)."""
+        service: MockService = self.app.state.mock
+        return service
 
     def _uvicorn_config(self) -> uvicorn.Config:
         return uvicorn.Config(
@@ -75,7 +77,7 @@ class MockServer:
             ws="websockets-sansio",
             ws_ping_interval=10.0,  # the exchange pings every 10 s
             ws_ping_timeout=300.0,  # and gives up after 5 minutes without a pong
-            lifespan="off",
+            lifespan="on",  # the market ticker
             log_config=None,
             log_level=self.config.log_level,
             access_log=self.config.access_log,

@@ -27,6 +27,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import base58
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -34,10 +35,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
+from . import accounts
 from .auth import JwtIssuer, decode_public_key
-from .base58 import b58decode
 from .config import MockConfig
-from .engine import Engine, EngineError
+from .engine import Engine
+from .state import EngineError
 
 DOMAIN = "standx.com"
 URI = "https://standx.com"
@@ -229,9 +231,9 @@ class SignInService:
         lifetime = 7 * 24 * 3600 if expires_seconds is None else expires_seconds
         user = f"{chain}_{address.lower() if chain == 'bsc' else address}"
         with self.engine.lock:
-            acct = self.engine.accounts.get(user)
+            acct = self.engine.state.accounts.get(user)
             if acct is None:
-                acct = self.engine.create_account(request_id, user=user, address=address)
+                acct = accounts.create_account(self.engine.state, request_id, user=user, address=address)
             elif request_id not in acct.public_keys:
                 acct.public_keys.append(request_id)
         token = self.jwt.issue(user=user, address=address, public_key=request_id, lifetime_s=lifetime, chain=chain)
@@ -265,7 +267,7 @@ class SignInService:
         if output.get("signedMessage") != list(message_bytes):
             raise EngineError("invalid signature: signedMessage is not the challenge message", 401)
         public_key, raw_signature = account.get("publicKey"), output.get("signature")
-        if public_key != list(b58decode(address)):
+        if public_key != list(base58.b58decode(address)):
             raise EngineError("invalid signature: account.publicKey is not the challenge's address", 401)
         if not isinstance(raw_signature, list) or len(raw_signature) != 64:
             raise EngineError("invalid signature: expected 64 signature bytes", 401)

@@ -1,83 +1,32 @@
-"""Load the OpenAPI document, check its hash, and validate requests and responses against it."""
+"""The served spec: the routing table of its operations, and request and response validation against it."""
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
 from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped]
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from .spec_loader import SpecError, pointer, resolve
 
 SPEC_URI = "urn:standx-mock:spec"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 REQUIRE_ONE_OF = "x-standx-require-one-of"
 REQUIRED_WHEN = "x-standx-required-when"
 FORBIDDEN_WHEN = "x-standx-forbidden-when"
-INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
-
-
-class SpecError(Exception):
-    """The spec cannot be served (missing file, bad hash, unsupported construct)."""
-
-
-class SpecHashMismatch(SpecError):
-    pass
 
 
 class RequestInvalid(Exception):
     """The request does not match the spec; the message names the offending field."""
 
 
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def pointer(*tokens: str) -> str:
-    return "".join("/" + _escape(t) for t in tokens)
-
-
-def expected_spec_hash() -> str:
-    try:
-        module = importlib.import_module("standx_mock._spec_hash")
-    except ModuleNotFoundError:
-        raise SpecError(
-            "standx_mock/_spec_hash.py is missing: run `make generate` (or `python mock/sync_spec.py`)"
-        ) from None
-    value = getattr(module, "SPEC_SHA256", None)
-    if not isinstance(value, str):
-        raise SpecError("standx_mock/_spec_hash.py does not define SPEC_SHA256")
-    return value
-
-
-def load_spec_document(path: Path, expected_sha256: str | None, verify: bool = True) -> tuple[dict[str, Any], str]:
-    """Read and parse the spec; refuse it when its sha256 is not the expected one."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(f"cannot read the OpenAPI spec {path}: {exc.strerror}") from None
-    digest = hashlib.sha256(raw).hexdigest()
-    if verify:
-        want = expected_sha256 if expected_sha256 is not None else expected_spec_hash()
-        if digest != want:
-            raise SpecHashMismatch(
-                f"refusing to start: sha256 of {path} is {digest}, but the mock was built for {want}. "
-                "Regenerate with `make generate` (or `python mock/sync_spec.py`)."
-            )
-    doc = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: ~10x faster start-up
-    if not isinstance(doc, dict) or not isinstance(doc.get("paths"), dict):
-        raise SpecError(f"{path} is not an OpenAPI document (no paths)")
-    if not str(doc.get("openapi", "")).startswith("3.1"):
-        raise SpecError(f"{path}: only OpenAPI 3.1 documents are supported, got {doc.get('openapi')!r}")
-    return doc, digest
+INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 
 @dataclass(frozen=True)
@@ -99,7 +48,6 @@ class Operation:
     headers: Mapping[str, Param]
     body_ptr: str | None
     body_required: bool
-    body_media_types: tuple[str, ...]
     body_require_one_of: tuple[tuple[str, ...], ...]
     #: (kind, field, condition) from x-standx-required-when / x-standx-forbidden-when on the body schema;
     #: condition maps other fields to a value or a list of values, all of which must match.
@@ -153,24 +101,9 @@ class Spec:
 
     # ---------------------------------------------------------------- construction
 
-    def resolve(self, node: Any, seen: int = 0) -> Any:
+    def resolve(self, node: Any) -> Any:
         """Follow local `$ref`s (`#/...`) until a non-reference node."""
-        while isinstance(node, dict) and "$ref" in node:
-            ref = node["$ref"]
-            if not isinstance(ref, str) or not ref.startswith("#/"):
-                raise SpecError(f"only local references are supported, got {ref!r}")
-            target: Any = self.doc
-            for token in ref[2:].split("/"):
-                token = token.replace("~1", "/").replace("~0", "~")
-                try:
-                    target = target[token]
-                except (KeyError, TypeError):
-                    raise SpecError(f"unresolvable reference {ref!r}") from None
-            node = target
-            seen += 1
-            if seen > 50:
-                raise SpecError(f"reference loop at {ref!r}")
-        return node
+        return resolve(self.doc, node)
 
     def _ref_pointer(self, node: Any, default: str) -> str:
         """Pointer of the node a `$ref` chain ends at (or `default` when it is inline)."""
@@ -298,14 +231,12 @@ class Spec:
                         headers[param.name.lower()] = param
                 body_ptr: str | None = None
                 body_required = False
-                media_types: tuple[str, ...] = ()
                 body_one_of: tuple[tuple[str, ...], ...] = ()
                 body_conditions: tuple[tuple[str, str, tuple[tuple[str, tuple[Any, ...]], ...]], ...] = ()
                 if "requestBody" in op:
                     rb_ptr = self._ref_pointer(op["requestBody"], op_ptr + "/requestBody")
                     rb = self.resolve(op["requestBody"])
                     content = rb.get("content", {})
-                    media_types = tuple(content)
                     if "application/json" not in content:
                         raise SpecError(f"{op_id}: only application/json request bodies are supported")
                     body_ptr = rb_ptr + pointer("content", "application/json", "schema")
@@ -338,7 +269,6 @@ class Spec:
                     headers=headers,
                     body_ptr=body_ptr,
                     body_required=body_required,
-                    body_media_types=media_types,
                     body_require_one_of=body_one_of,
                     body_conditions=body_conditions,
                     query_require_one_of=tuple(_one_of_groups(op.get(REQUIRE_ONE_OF))),

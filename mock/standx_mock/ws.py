@@ -15,18 +15,18 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from .auth import HEADER_SIGN_VERSION, SIGN_VERSION, AuthError, TokenClaims, verify_body_signature
-from .engine import REJECTED, EngineError, Order, Position
-from .handlers import HANDLERS, Context, depth_book_json, public_trade_json, symbol_price_json
-from .spec import Operation, RequestInvalid, Spec, SpecError
-from .util import dstr, dumps, iso
-
-if TYPE_CHECKING:
-    from .app import MockState
+from . import dispatch, wire
+from .auth import HEADER_SIGN_VERSION, SIGN_VERSION, AuthError, TokenClaims
+from .enums import REJECTED
+from .service import MockService
+from .spec import Operation, Spec
+from .spec_loader import SpecError
+from .state import EngineError, Order
+from .util import dumps, iso
 
 logger = logging.getLogger("standx_mock")
 
@@ -63,7 +63,6 @@ class Channel:
 @dataclass(frozen=True)
 class Command:
     method: str
-    signed: bool
     operation: Operation | None  # None: auth:login
 
 
@@ -90,9 +89,9 @@ class StreamTable:
         for method, entry in (raw.get("orders", {}).get("commands") or {}).items():
             op_id = entry.get("operation")
             if method == LOGIN_METHOD and op_id is None:
-                commands[method] = Command(method, bool(entry.get("signed")), None)
+                commands[method] = Command(method, None)
             elif op_id in ("new_order", "cancel_order") and op_id in operations:
-                commands[method] = Command(method, bool(entry.get("signed")), operations[op_id])
+                commands[method] = Command(method, operations[op_id])
             else:
                 raise SpecError(f"{STREAMS_KEY}: the mock does not implement the order-stream command {method!r}")
         if commands:
@@ -103,37 +102,6 @@ class StreamTable:
 
 
 # ---------------------------------------------------------------------- payloads
-
-
-def stream_price(state: MockState, symbol: str) -> dict[str, Any]:
-    """StreamPrice: query_symbol_price's fields, with the best bid and ask as one `spread` pair."""
-    price = symbol_price_json(state.engine, symbol)
-    price["spread"] = [price.pop("spread_bid"), price.pop("spread_ask")]
-    return price
-
-
-def stream_balance(state: MockState, user: str) -> dict[str, Any]:
-    """StreamBalance (wallet view, no unrealized pnl): total = cross + isolated balance, locked = open
-    order locks, occupied = position margin, free = the rest. `version`/`updated_at` are added on push."""
-    engine = state.engine
-    acct = engine.account(user)
-    bal = engine.balance(user)
-    occupied = bal["cross_margin"] + bal["isolated_balance"]
-    return {
-        "id": user,
-        "token": "DUSD",
-        "total": dstr(bal["balance"]),
-        "free": dstr(bal["balance"] - bal["locked"] - occupied),
-        "locked": dstr(bal["locked"]),
-        "occupied": dstr(occupied),
-        "inbound": "0",
-        "outbound": "0",
-        "account_type": "perps",
-        "kind": "user",
-        "is_enabled": True,
-        "wallet_id": acct.address,
-        "created_at": iso(acct.created_at),
-    }
 
 
 def order_outcome(order: Order) -> tuple[int, str]:
@@ -173,12 +141,16 @@ class Connection:
         self.closing = False
         self.seq = 0
         self.claims: TokenClaims | None = None
+        #: The vault this connection acts for (auth `impersonate`), if any.
+        self.vault: str | None = None
+        #: The account its private channels and order commands act for (the vault's, when impersonating).
+        self.acting_user: str | None = None
         self.subscriptions: set[tuple[str, str | None]] = set()
         self.session_id: str | None = None
 
     @property
     def user(self) -> str | None:
-        return self.claims.user if self.claims else None
+        return self.acting_user if self.claims else None
 
     def put(self, text: str) -> None:
         if self.closing:
@@ -216,9 +188,9 @@ class Connection:
 class StreamHub:
     """Open connections, order-stream sessions, and what was last pushed (to push only changes)."""
 
-    def __init__(self, state: MockState) -> None:
-        self.state = state
-        self.table = StreamTable.from_spec(state.spec)
+    def __init__(self, service: MockService) -> None:
+        self.service = service
+        self.table = StreamTable.from_spec(service.spec)
         self.connections: set[Connection] = set()
         #: Order-stream session id -> the connection that logged in with it.
         self.sessions: dict[str, Connection] = {}
@@ -228,7 +200,7 @@ class StreamHub:
         self._balances: dict[str, dict[str, Any]] = {}
         self._balance_versions: dict[str, int] = {}
         position = self.table.channels.get("position")
-        properties = state.spec.resolve({"$ref": "#" + position.schema_ptr}).get("properties", {}) if position else {}
+        properties = service.spec.resolve({"$ref": "#" + position.schema_ptr}).get("properties", {}) if position else {}
         #: StreamPosition is a subset of the HTTP Position: the fields its schema declares.
         self._position_fields = tuple(properties)
 
@@ -239,7 +211,7 @@ class StreamHub:
         conn = Connection(websocket, kind)
         self.connections.add(conn)
         writer = asyncio.create_task(conn.write_loop())
-        max_age = self.state.config.ws_max_age_s
+        max_age = self.service.config.ws_max_age_s
         timer = None
         if max_age is not None:
             timer = asyncio.get_running_loop().call_later(
@@ -282,10 +254,16 @@ class StreamHub:
             conn.close(CLOSE_DROPPED, "dropped by /mock/ws/drop")
         return len(open_)
 
+    def reset(self) -> None:
+        """After a reset without kept accounts: drop every connection and forget what was pushed."""
+        self.drop()
+        for last in (self._prices, self._books, self._positions, self._balances, self._balance_versions):
+            last.clear()
+
     def _invalid(self, conn: Connection, what: str, errors: list[str]) -> None:
         message = f"mock websocket frame ({what}) violates the spec: {'; '.join(errors[:5])}"
         logger.error(message)
-        self.state.response_errors.append(message)
+        self.service.response_errors.append(message)
         conn.close(CLOSE_INVALID_FRAME, "mock frame violates the spec")
 
     # ------------------------------------------------------------ frames
@@ -294,9 +272,9 @@ class StreamHub:
         """Queue one market-stream envelope (validated against the channel's schema when asked to)."""
         if conn.closing:
             return
-        if self.state.config.validate_responses:
+        if self.service.config.validate_responses:
             schema = self.table.channels.get(AUTH_CHANNEL if channel == ERROR_CHANNEL else channel)
-            errors = self.state.spec.errors(schema.schema_ptr, data) if schema else ["no schema for this channel"]
+            errors = self.service.spec.errors(schema.schema_ptr, data) if schema else ["no schema for this channel"]
             if errors:
                 self._invalid(conn, f"channel {channel}", errors)
                 return
@@ -320,8 +298,8 @@ class StreamHub:
         else:
             frame["message"] = message
         frame["request_id"] = request_id
-        if self.state.config.validate_responses:
-            errors = self.state.spec.errors(ORDERS_RESPONSE_PTR, frame)
+        if self.service.config.validate_responses:
+            errors = self.service.spec.errors(ORDERS_RESPONSE_PTR, frame)
             if errors:
                 self._invalid(conn, "order response", errors)
                 return
@@ -350,20 +328,19 @@ class StreamHub:
             self._unsubscribe(conn, body)
 
     def _auth(self, conn: Connection, body: dict[str, Any]) -> None:
-        token = body.get("token")
         try:
-            claims = self.state.verify_token(token if isinstance(token, str) else "")
-        except AuthError as exc:
-            self._frame(conn, AUTH_CHANNEL, {"code": 401, "msg": str(exc)})
-            return
-        if body.get("impersonate") is not None:
-            self._frame(conn, AUTH_CHANNEL, {"code": 403, "msg": _no_vault(body["impersonate"])})
+            claims, vault, acting = self._login(body)
+        except (AuthError, EngineError) as exc:
+            code = exc.status if isinstance(exc, EngineError) else 401
+            self._frame(
+                conn, AUTH_CHANNEL, {"code": code, "msg": exc.message if isinstance(exc, EngineError) else str(exc)}
+            )
             return
         streams = body.get("streams", [])
         self.publish()  # pending changes go out under the old identity
-        conn.claims = claims
+        conn.claims, conn.vault, conn.acting_user = claims, vault, acting
         self._frame(conn, AUTH_CHANNEL, {"code": 200, "msg": "success"})
-        self._baseline_user(claims.user)
+        self._baseline_user(acting)
         if not isinstance(streams, list):
             self._error(conn, 400, "auth.streams must be a list of {channel, symbol?}")
             return
@@ -390,7 +367,7 @@ class StreamHub:
         if symbol is None:
             self._error(conn, 400, f"channel {channel.name} needs a symbol")
             return None
-        if not isinstance(symbol, str) or symbol not in self.state.engine.symbols:
+        if not isinstance(symbol, str) or symbol not in self.service.exchange.symbols:
             self._error(conn, 400, f"unknown symbol {symbol!r}")
             return None
         return channel.name, symbol
@@ -402,13 +379,13 @@ class StreamHub:
         channel, symbol = key
         self.publish()  # others get pending changes first; the snapshot below is then the baseline
         conn.subscriptions.add(key)
-        with self.state.engine.lock:
+        with self.service.engine.lock:
             if channel == "price" and symbol is not None:
-                price = stream_price(self.state, symbol)
+                price = wire.stream_price(self.service.exchange, symbol)
                 self._prices[symbol] = _without_time(price)
                 self._frame(conn, channel, price, symbol)
             elif channel == "depth_book" and symbol is not None:
-                book = depth_book_json(self.state.engine, symbol)
+                book = wire.depth_book_json(self.service.exchange, symbol)
                 self._books[symbol] = book
                 self._frame(conn, channel, book, symbol)
             elif conn.user is not None:
@@ -445,80 +422,75 @@ class StreamHub:
             self._reply(conn, 400, request_id, "params must be a string holding JSON")
             return
         if command.operation is None:
-            self._login(conn, envelope.get("session_id"), request_id, params)
+            self._session_login(conn, envelope.get("session_id"), request_id, params)
         else:
-            self._order_command(conn, command, envelope.get("header"), request_id, params)
+            self._order_command(conn, command.operation, envelope.get("header"), request_id, params)
 
-    def _login(self, conn: Connection, session_id: object, request_id: str, params: str) -> None:
+    def _login(self, body: dict[str, Any]) -> tuple[TokenClaims, str | None, str]:
+        """The claims of a market-stream `auth` or an `auth:login`, the vault it impersonates and the
+        account it then acts for; AuthError (401) or EngineError (403: a vault the caller does not own)."""
+        token = body.get("token")
+        claims = self.service.verify_token(token if isinstance(token, str) else "")
+        vault = body.get("impersonate")
+        if vault is None:
+            return claims, None, claims.user
+        return claims, str(vault), self.service.engine.acting_user(claims.user, str(vault))
+
+    def _session_login(self, conn: Connection, session_id: object, request_id: str, params: str) -> None:
         try:
             body = json.loads(params)
         except ValueError as exc:
             self._reply(conn, 400, request_id, f"params is not valid JSON: {exc}")
             return
-        token = body.get("token") if isinstance(body, dict) else None
         try:
-            claims = self.state.verify_token(token if isinstance(token, str) else "")
+            claims, vault, acting = self._login(body if isinstance(body, dict) else {})
         except AuthError as exc:
             self._reply(conn, 401, request_id, str(exc))
             return
-        if body.get("impersonate") is not None:
-            self._reply(conn, 403, request_id, _no_vault(body["impersonate"]))
+        except EngineError as exc:
+            self._reply(conn, exc.status, request_id, exc.message)
             return
         if not isinstance(session_id, str) or not session_id:
             self._reply(conn, 400, request_id, "session_id (a non-empty string) is required")
             return
         if conn.session_id is not None and self.sessions.get(conn.session_id) is conn:
             del self.sessions[conn.session_id]
-        conn.claims = claims
+        conn.claims, conn.vault, conn.acting_user = claims, vault, acting
         conn.session_id = session_id
         self.sessions[session_id] = conn
         self._reply(conn, 0, request_id, "success")
 
-    def _order_command(self, conn: Connection, command: Command, header: object, request_id: str, params: str) -> None:
-        assert command.operation is not None
-        claims = conn.claims
-        if claims is None or claims.user not in self.state.engine.accounts:
+    def _order_command(self, conn: Connection, op: Operation, header: object, request_id: str, params: str) -> None:
+        """order:new / order:cancel: the HTTP operation through the one dispatch, `params` as its body and the
+        envelope's `header` as its headers; the session's login stands in for the bearer JWT."""
+        if conn.claims is None:
             self._reply(conn, 401, request_id, f"not logged in: send {LOGIN_METHOD} first")
             return
-        if command.signed:
-            headers = {str(k).lower(): str(v) for k, v in header.items()} if isinstance(header, dict) else {}
-            headers.setdefault(HEADER_SIGN_VERSION, SIGN_VERSION)  # optional in the envelope
-            try:
-                verify_body_signature(
-                    headers, params.encode("utf-8"), claims.public_key, window_ms=self.state.config.timestamp_window_ms
-                )
-            except AuthError as exc:
-                self._reply(conn, 401, request_id, str(exc))
-                return
+        headers = {str(k).lower(): str(v) for k, v in header.items()} if isinstance(header, dict) else {}
+        headers.setdefault(HEADER_SIGN_VERSION, SIGN_VERSION)  # optional in the envelope
+        if conn.vault is not None:
+            headers[dispatch.IMPERSONATE_HEADER] = conn.vault
+        outcome = dispatch.run(
+            self.service,
+            op,
+            request_id=request_id,
+            headers=headers,
+            body=params.encode("utf-8"),
+            content_type="application/json",
+            claims=conn.claims,
+        )
+        if outcome.status == 401:  # the gateway's checks failed: one frame, nothing ran
+            self._reply(conn, 401, request_id, outcome.message)
+            return
         self._reply(conn, 0, request_id)  # accepted: the gateway checks passed
-        code, message = self._run(command.operation, claims.user, request_id, params)
-        self._reply(conn, code, request_id, message)
+        if outcome.status != 200:
+            self._reply(conn, outcome.status, request_id, outcome.message)
+        elif outcome.order is not None:
+            code, message = order_outcome(outcome.order)
+            self._reply(conn, code, request_id, message)
+        else:
+            self._reply(conn, 0, request_id, "success")
         self.publish()
-
-    def _run(self, op: Operation, user: str, request_id: str, params: str) -> tuple[int, str]:
-        """Run the HTTP operation's validation and handler on `params`: the same path as the HTTP request."""
-        try:
-            validated = self.state.spec.validate_request(op, [], {}, "application/json", params.encode("utf-8"))
-            ctx = Context(
-                engine=self.state.engine,
-                config=self.state.config,
-                op=op,
-                query={},
-                body=validated.body,
-                headers={},
-                user=user,
-                request_id=request_id,
-                signin=self.state.signin,
-            )
-            HANDLERS[op.operation_id](ctx)
-        except RequestInvalid as exc:
-            return 400, str(exc)
-        except EngineError as exc:
-            return 400, exc.message
-        except Exception as exc:  # keep the connection up and make the bug visible to the client
-            logger.exception("order-stream command %s failed", op.operation_id)
-            return 500, f"mock internal error in {op.operation_id}: {exc!r}"
-        return order_outcome(ctx.order) if ctx.order is not None else (0, "success")
 
     def notify_session(self, session_id: str, user: str, request_id: str, order: Order) -> None:
         """An HTTP new_order/cancel_order sent with `x-session-id`: its result goes to that session."""
@@ -531,8 +503,8 @@ class StreamHub:
 
     def publish(self) -> None:
         """Push what changed since the last call to the market-stream subscribers."""
-        with self.state.engine.lock:
-            changes = self.state.engine.drain_changes()
+        with self.service.engine.lock:
+            changes = self.service.exchange.drain_changes()
             subscribed = [c for c in self.connections if c.kind == "market" and not c.closing and c.subscriptions]
             by_channel: dict[str, list[Connection]] = {}
             for conn in subscribed:
@@ -542,19 +514,19 @@ class StreamHub:
             for conn in by_channel.get("trade", []):
                 for trade in changes.trades:
                     if trade.user == conn.user:
-                        self._frame(conn, "trade", self.state.engine.trade_json(trade))
+                        self._frame(conn, "trade", wire.trade_json(self.service.exchange, trade))
             self._push_positions(by_channel.get("position", []))
             self._push_balances(by_channel.get("balance", []))
             for conn in by_channel.get("public_trade", []):
                 for pt in changes.public_trades:
                     if ("public_trade", pt.symbol) in conn.subscriptions:
-                        self._frame(conn, "public_trade", public_trade_json(self.state.engine, pt), pt.symbol)
+                        self._frame(conn, "public_trade", wire.public_trade_json(self.service.exchange, pt), pt.symbol)
             self._push_books(by_channel.get("depth_book", []))
             self._push_prices(by_channel.get("price", []))
 
     def _push_orders(self, conns: list[Connection], orders: Iterable[Order]) -> None:
         users = {c.user for c in conns}
-        payloads = [(o.user, self.state.engine.order_json(o)) for o in orders if o.user in users]
+        payloads = [(o.user, wire.order_json(self.service.exchange, o)) for o in orders if o.user in users]
         for conn in conns:
             for user, payload in payloads:
                 if user == conn.user:
@@ -563,18 +535,20 @@ class StreamHub:
     def _symbol_subscribers(self, conns: list[Connection], channel: str) -> dict[str, list[Connection]]:
         """Subscribers per symbol, symbols in configuration order (so frame order is deterministic)."""
         out: dict[str, list[Connection]] = {}
-        for symbol in self.state.engine.symbols:
+        for symbol in self.service.exchange.symbols:
             targets = [c for c in conns if (channel, symbol) in c.subscriptions]
             if targets:
                 out[symbol] = targets
         return out
 
     def _push_prices(self, conns: list[Connection]) -> None:
-        self._push_symbol_channel(conns, "price", self._prices, lambda symbol: stream_price(self.state, symbol))
+        self._push_symbol_channel(
+            conns, "price", self._prices, lambda symbol: wire.stream_price(self.service.exchange, symbol)
+        )
 
     def _push_books(self, conns: list[Connection]) -> None:
         self._push_symbol_channel(
-            conns, "depth_book", self._books, lambda symbol: depth_book_json(self.state.engine, symbol)
+            conns, "depth_book", self._books, lambda symbol: wire.depth_book_json(self.service.exchange, symbol)
         )
 
     def _push_symbol_channel(
@@ -598,16 +572,15 @@ class StreamHub:
     def _user_subscribers(self, conns: list[Connection]) -> dict[str, list[Connection]]:
         out: dict[str, list[Connection]] = {}
         for conn in conns:
-            if conn.user is not None and conn.user in self.state.engine.accounts:
+            if conn.user is not None and conn.user in self.service.exchange.accounts:
                 out.setdefault(conn.user, []).append(conn)
         return out
 
     def _stream_positions(self, user: str) -> dict[int, dict[str, Any]]:
-        engine = self.state.engine
-        mine: list[Position] = sorted((p for (u, _), p in engine.positions.items() if u == user), key=lambda p: p.id)
+        exchange = self.service.exchange
         out: dict[int, dict[str, Any]] = {}
-        for pos in mine:
-            full = engine.position_json(pos)
+        for pos in exchange.user_positions(user):
+            full = wire.position_json(exchange, pos)
             out[pos.id] = {k: full[k] for k in self._position_fields if k in full}
         return out
 
@@ -627,36 +600,32 @@ class StreamHub:
         subscribers = self._user_subscribers(conns)
         _prune(self._balances, subscribers)
         for user, targets in subscribers.items():
-            current = stream_balance(self.state, user)
+            current = wire.stream_balance(self.service.exchange, user)
             if self._balances.get(user) == current:
                 continue
             self._balances[user] = current
             version = self._balance_versions.get(user, 0) + 1
             self._balance_versions[user] = version
-            payload = {**current, "version": version, "updated_at": iso(self.state.engine.clock())}
+            payload = {**current, "version": version, "updated_at": iso(self.service.exchange.clock.now())}
             for conn in targets:
                 self._frame(conn, "balance", payload)
 
     def _baseline_user(self, user: str) -> None:
         """What a new subscriber of the user's position/balance channels starts from (changes are pushed)."""
-        with self.state.engine.lock:
-            if user in self.state.engine.accounts:
+        with self.service.engine.lock:
+            if user in self.service.exchange.accounts:
                 self._positions.setdefault(user, self._stream_positions(user))
-                self._balances.setdefault(user, stream_balance(self.state, user))
-
-
-def _no_vault(impersonate: object) -> str:
-    return f"Forbidden - the caller does not own vault {impersonate} (the mock has no vaults)"
+                self._balances.setdefault(user, wire.stream_balance(self.service.exchange, user))
 
 
 # ---------------------------------------------------------------------- Starlette endpoints
 
 
 async def market_stream(websocket: WebSocket) -> None:
-    hub: StreamHub = websocket.app.state.mock.ws
+    hub: StreamHub = websocket.app.state.hub
     await hub.serve(websocket, "market")
 
 
 async def order_stream(websocket: WebSocket) -> None:
-    hub: StreamHub = websocket.app.state.mock.ws
+    hub: StreamHub = websocket.app.state.hub
     await hub.serve(websocket, "orders")

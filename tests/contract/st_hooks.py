@@ -31,10 +31,10 @@ from typing import Any
 
 import requests
 import schemathesis
+from base58 import b58encode
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
 from schemathesis import GenerationMode
-from standx_mock.base58 import b58encode
 
 SENTINEL = "__SIGN_ME__"
 JWT_SENTINEL = "__JWT__"
@@ -67,7 +67,7 @@ class Identity:
 def new_identity(base_url: str) -> Identity:
     key = SigningKey.generate()
     answer = requests.post(
-        f"{base_url}/mock/credentials", json={"public_key": b58encode(bytes(key.verify_key))}, timeout=10
+        f"{base_url}/mock/credentials", json={"public_key": b58encode(bytes(key.verify_key)).decode()}, timeout=10
     )
     answer.raise_for_status()
     return Identity(answer.json()["token"], answer.json()["user"], key)

@@ -36,7 +36,7 @@ STATEFUL_STEPS = 5
 #: 400: business rejections the schema cannot express: unknown symbol, tick size, price band, margin, duplicate
 #:      cl_ord_id, and the `x-standx-require-one-of`/`-required-when` rules (st_hooks' own check still fails a
 #:      400 that comes from the mock's schema validation).
-#: 403: `x-impersonate` names a vault the caller does not own (the mock has no vaults).
+#: 403: `x-impersonate` names a vault the caller does not own (none is granted in these runs).
 #: 404: the order/orders named by a generated id do not exist (query_order, cancel_order).
 #: The defaults 401, 409, 429 and 5xx are dropped on purpose: a signed, schema-valid request must not get them.
 POSITIVE_STATUSES = ["2xx", "400", "403", "404"]

@@ -21,11 +21,16 @@ if "standx_mock" in sys.modules and getattr(sys.modules["standx_mock"], "__file_
     for _name in [m for m in sys.modules if m == "standx_mock" or m.startswith("standx_mock.")]:
         del sys.modules[_name]
 
-from standx_mock.base58 import b58encode  # noqa: E402
+import base58  # noqa: E402
 
 #: One transport for every test client: building an httpx client's SSL context costs ~30 ms each time.
 TRANSPORT = httpx.HTTPTransport()
 HTTP = httpx.Client(transport=TRANSPORT, timeout=10.0)
+
+
+def b58encode(data: bytes) -> str:
+    """Base58 text (the `base58` package answers bytes)."""
+    return base58.b58encode(data).decode("ascii")
 
 
 def sign(key: SigningKey, request_id: str, timestamp: str, body: bytes) -> str:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from mock_helpers import HTTP, Trader
 from standx_mock import FaultConfig, MockConfig, MockServer, serve, serve_server
-from standx_mock.app import RateLimiter
+from standx_mock.limits import RateLimiter
 
 ORDER = {
     "symbol": "BTC-USD",

@@ -57,7 +57,7 @@ def test_bsc_sign_in_then_signed_order(url: str, mock_server: MockServer) -> Non
         assert ack.code == 0
         order = client.query_order(cl_ord_id=ack.cl_ord_id)
     assert order.user == f"bsc_{wallet.address.lower()}"
-    account = mock_server.state.engine.accounts[order.user]
+    account = mock_server.state.exchange.accounts[order.user]
     assert creds.public_key in account.public_keys  # the token is bound to the requestId key
 
 
