@@ -2,81 +2,88 @@
 
     pytest_plugins = ["standx_mock.pytest_plugin"]
 
-    def test_my_bot(standx_client):          # a StandX client with a fresh funded account
-        standx_client.new_order(symbol="BTC-USD", side="buy", order_type="market", qty="0.01",
-                                time_in_force="ioc", reduce_only=False)
+    def test_my_bot(standx_client, standx_mock):   # a client bound to a fresh funded account
+        my_bot.quote(standx_client)
+        standx_mock.move_mark("BTC-USD", ["121000", "119000"])
+        assert standx_mock.account(my_bot.user).open_orders("BTC-USD")
 
-Fixtures: `standx_mock_config` (override it to change the MockConfig), `standx_mock` (the running
-MockServer, one per session, on a free loopback port; `.base_url`, `.state`), `standx_mock_account`
-(fresh credentials: token, user, signing key), `standx_client` and `async_standx_client` (clients bound to
-that account; the async one needs an async test runner such as anyio or pytest-asyncio).
-Not registered automatically: the plain `standx-client` install has no mock dependencies.
+Isolation by default: one server per session, reset before each test (fresh market, clock and faults;
+the previous test's accounts, JWTs and streams are gone), so test order never matters. Override
+`standx_mock_isolation` to return "session" to share one exchange across the session instead.
+
+Fixtures: `standx_mock_config` (override it to change the MockConfig; responses are validated against
+the spec by default, and a violation fails the test), `standx_mock_isolation`, `standx_mock_server` (the
+session's MockServer), `standx_mock` (a `MockExchange` handle: accounts, the market, the clock, faults,
+stream URLs, the exchange's own view), `standx_mock_account` (a fresh funded account), and
+`standx_client` / `async_standx_client` bound to it (the async one needs an async test runner such as
+anyio or pytest-asyncio). Not registered automatically: the plain `standx-client` install has no mock
+dependencies.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-import httpx
 import pytest
 
 from .config import MockConfig
 from .server import MockServer, serve_server
+from .testing import MockAccount, MockExchange
 
 if TYPE_CHECKING:
-    from standx_client import AsyncStandX, SigningKey, StandX
+    from standx_client import AsyncStandX, StandX
 
+Isolation = Literal["test", "session"]
 
-@dataclass(frozen=True)
-class MockAccount:
-    """Test credentials issued by the mock: the JWT is bound to `signing_key`."""
-
-    token: str
-    user: str
-    signing_key: SigningKey
-
-    def __repr__(self) -> str:
-        return f"MockAccount(user={self.user!r}, signing_key={self.signing_key!r})"
+__all__ = ["MockAccount", "MockExchange"]
 
 
 @pytest.fixture(scope="session")
 def standx_mock_config() -> MockConfig:
-    return MockConfig(market_maker=True, seed=0)
+    return MockConfig(market_maker=True, seed=0, validate_responses=True)
 
 
 @pytest.fixture(scope="session")
-def standx_mock(standx_mock_config: MockConfig) -> Iterator[MockServer]:
+def standx_mock_isolation() -> Isolation:
+    """ "test": reset the exchange before each test (default); "session": one shared exchange."""
+    return "test"
+
+
+@pytest.fixture(scope="session")
+def standx_mock_server(standx_mock_config: MockConfig) -> Iterator[MockServer]:
     with serve_server(standx_mock_config) as server:
         yield server
 
 
 @pytest.fixture
-def standx_mock_account(standx_mock: MockServer) -> MockAccount:
-    from standx_client import SigningKey
-
-    key = SigningKey.generate()
-    answer = httpx.post(f"{standx_mock.base_url}/mock/credentials", json={"public_key": key.public_key_b58})
-    answer.raise_for_status()
-    return MockAccount(token=answer.json()["token"], user=answer.json()["user"], signing_key=key)
+def standx_mock(standx_mock_server: MockServer, standx_mock_isolation: Isolation) -> Iterator[MockExchange]:
+    if standx_mock_isolation not in ("test", "session"):
+        raise pytest.UsageError(f"standx_mock_isolation must be 'test' or 'session', not {standx_mock_isolation!r}")
+    with MockExchange(standx_mock_server.base_url) as exchange:
+        if standx_mock_isolation == "test":
+            exchange.reset()
+        yield exchange
+    errors = list(standx_mock_server.state.response_errors)
+    standx_mock_server.state.response_errors.clear()
+    if errors:
+        pytest.fail("the mock sent responses that violate the spec:\n" + "\n".join(errors), pytrace=False)
 
 
 @pytest.fixture
-def standx_client(standx_mock: MockServer, standx_mock_account: MockAccount) -> Iterator[StandX]:
-    from standx_client import StandX
+def standx_mock_account(standx_mock: MockExchange) -> MockAccount:
+    return standx_mock.new_account()
 
-    url = standx_mock.base_url
-    with StandX(jwt=standx_mock_account.token, signing_key=standx_mock_account.signing_key, base_url=url,
-                geo_url=url, auth_url=url) as client:  # fmt: skip
+
+@pytest.fixture
+def standx_client(standx_mock: MockExchange, standx_mock_account: MockAccount) -> Iterator[StandX]:
+    with standx_mock.client(standx_mock_account) as client:
         yield client
 
 
 @pytest.fixture
-async def async_standx_client(standx_mock: MockServer, standx_mock_account: MockAccount) -> AsyncIterator[AsyncStandX]:
-    from standx_client import AsyncStandX
-
-    url = standx_mock.base_url
-    async with AsyncStandX(jwt=standx_mock_account.token, signing_key=standx_mock_account.signing_key,
-                           base_url=url, geo_url=url, auth_url=url) as client:  # fmt: skip
+async def async_standx_client(
+    standx_mock: MockExchange, standx_mock_account: MockAccount
+) -> AsyncIterator[AsyncStandX]:
+    async with standx_mock.async_client(standx_mock_account) as client:
         yield client
