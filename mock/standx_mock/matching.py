@@ -404,7 +404,8 @@ def cancel_orders(state: ExchangeState, user: str, order_ids: list[int], cl_ord_
 
 
 def quote_market_maker(state: ExchangeState, symbol: str, levels: int, spread: Decimal) -> list[Order]:
-    """Replace the market maker's quotes in `symbol` with `levels` orders per side around the mark."""
+    """Replace the market maker's quotes in `symbol` with `levels` orders per side around the mark. Other
+    users' orders that the new quotes cross are filled, as when a real market moves through stale quotes."""
     cfg = state.symbol_config(symbol)
     if levels < 1 or levels > 50:
         raise EngineError("levels must be between 1 and 50")
@@ -427,9 +428,7 @@ def quote_market_maker(state: ExchangeState, symbol: str, levels: int, spread: D
     placed: list[Order] = []
     for i in range(levels):
         for side, price in (("buy", best_bid - step * i), ("sell", best_ask + step * i)):
-            opp = state.books[symbol].opposite(side == "buy")
-            best = opp[0].price if opp else None
-            if price <= 0 or (best is not None and _crosses(side == "buy", price, best)):
+            if price <= 0:
                 continue
             qty = min((cfg.min_order_qty * rng.randint(5, 50)).quantize(cfg.qty_tick), cfg.max_order_qty)
             params = {
