@@ -10,7 +10,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from .config import DEFAULT_SPEC_PATH, FaultConfig, MockConfig, parse_decimal
+from .config import DEFAULT_SPEC_PATH, FaultConfig, MarketConfig, MockConfig, RandomWalk, parse_decimal
 from .server import run_foreground
 from .spec_loader import SpecError
 
@@ -52,6 +52,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="a reused cl_ord_id: accept creates a second order (default: StandX documents no deduplication), "
         "reject answers 400",
     )
+    p.add_argument(
+        "--clock-speed",
+        type=float,
+        default=1.0,
+        help="mock seconds per real second (default 1; 0 stops the clock: POST /mock/clock moves it)",
+    )
+    p.add_argument(
+        "--funding-interval", type=int, default=3600, help="seconds between funding times (default 3600; 0: off)"
+    )
+    p.add_argument(
+        "--random-walk",
+        default=None,
+        metavar="VOLATILITY[:INTERVAL_S]",
+        help="walk every mark by this relative volatility per step (default interval 1 s of mock time)",
+    )
     p.add_argument("--validate-responses", action="store_true", help="check every response against the spec")
     p.add_argument(
         "--ws-max-age",
@@ -81,6 +96,11 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         verify_spec_hash=not args.no_verify_spec_hash,
         validate_responses=args.validate_responses,
         ws_max_age_s=args.ws_max_age,
+        market=MarketConfig(
+            clock_speed=args.clock_speed,
+            funding_interval_s=args.funding_interval,
+            random_walk=parse_random_walk(args.random_walk),
+        ),
         faults=FaultConfig.parse(args.faults) if args.faults else FaultConfig(),
         rate_limit=args.rate_limit,
         cancel_orders_response=args.cancel_orders_response,
@@ -88,6 +108,14 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         access_log=args.access_log,
         log_level=args.log_level,
     )
+
+
+def parse_random_walk(text: str | None) -> RandomWalk | None:
+    if not text:
+        return None
+    volatility, _, interval = text.partition(":")
+    return RandomWalk(volatility=parse_decimal(volatility, "--random-walk volatility"),
+                      interval_s=float(parse_decimal(interval or "1", "--random-walk interval")))  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
