@@ -9,7 +9,6 @@ from __future__ import annotations
 from . import accounts, matching
 from .enums import CANCELED, SOURCE_LIQUIDATION
 from .state import ExchangeState, Order, Position
-from .util import ulid
 
 
 def _due(state: ExchangeState, pos: Position) -> bool:
@@ -35,27 +34,17 @@ def liquidate(state: ExchangeState, pos: Position) -> Order:
     price = mark
     if bankruptcy is not None and (mark < bankruptcy if pos.qty > 0 else mark > bankruptcy):
         price = bankruptcy
-    now = state.clock.now()
     liq_id = state.next_liquidation_id
     state.next_liquidation_id += 1
-    state.seq += 1
-    order = Order(
-        id=state.next_order_id,
-        seq=state.seq,
-        user=pos.user,
-        symbol=pos.symbol,
-        side="sell" if pos.qty > 0 else "buy",
-        order_type="market",
-        time_in_force="ioc",
-        price=None,
-        qty=abs(pos.qty),
-        reduce_only=True,
-        cl_ord_id=ulid(state.order_rng, now),
+    order = matching.closing_order(
+        state,
+        pos.user,
+        pos.symbol,
+        "sell" if pos.qty > 0 else "buy",
+        abs(pos.qty),
         leverage=pos.leverage,
         margin_mode=pos.margin_mode,
         position_id=pos.id,
-        created_at=now,
-        updated_at=now,
         remark="liquidation",
         source=SOURCE_LIQUIDATION,
         liq_id=liq_id,

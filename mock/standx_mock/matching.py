@@ -209,6 +209,29 @@ def _pending_reduce_only(state: ExchangeState, user: str, symbol: str, is_buy: b
     )
 
 
+def closing_order(state: ExchangeState, user: str, symbol: str, side: str, qty: Decimal, **fields: Any) -> Order:
+    """A reduce-only market order that closes (part of) a position, not yet booked: a TP/SL child or a
+    liquidation. `fields` sets the rest (leverage, margin_mode, position_id, source, remark...)."""
+    now = state.clock.now()
+    state.seq += 1
+    return Order(
+        id=state.next_order_id,
+        seq=state.seq,
+        user=user,
+        symbol=symbol,
+        side=side,
+        order_type="market",
+        time_in_force="ioc",
+        price=None,
+        qty=qty,
+        reduce_only=True,
+        cl_ord_id=ulid(state.order_rng, now),
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+
+
 def _spawn_tp_sl(state: ExchangeState, parent: Order) -> None:
     """Once an order with tp_price / sl_price is done, create its untriggered reduce-only children."""
     if parent.children_created:
@@ -217,25 +240,15 @@ def _spawn_tp_sl(state: ExchangeState, parent: Order) -> None:
     for kind, trigger in (("tp", parent.tp_price), ("sl", parent.sl_price)):
         if trigger is None:
             continue
-        now = state.clock.now()
-        state.seq += 1
-        child = Order(
-            id=state.next_order_id,
-            seq=state.seq,
-            user=parent.user,
-            symbol=parent.symbol,
-            side="sell" if parent.is_buy else "buy",
-            order_type="market",
-            time_in_force="ioc",
-            price=None,
-            qty=parent.fill_qty,
-            reduce_only=True,
-            cl_ord_id=ulid(state.order_rng, now),
+        child = closing_order(
+            state,
+            parent.user,
+            parent.symbol,
+            "sell" if parent.is_buy else "buy",
+            parent.fill_qty,
             leverage=parent.leverage,
             margin_mode=parent.margin_mode,
             position_id=parent.position_id,
-            created_at=now,
-            updated_at=now,
             status=UNTRIGGERED,
             remark="take profit" if kind == "tp" else "stop loss",
             source=SOURCE_TPSL,

@@ -14,11 +14,11 @@ PyNaCl, so the handle also drives a mock that a bot written in another language 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import base58
 import httpx
@@ -41,12 +41,25 @@ class MockAdminError(RuntimeError):
     """A `/mock/*` call was refused (bad argument, unknown account...): the mock's message."""
 
 
-def _d(value: Any) -> Decimal:
-    return Decimal(str(value))
+_PARSE: dict[str, Callable[[Any], Any]] = {
+    "Decimal": lambda v: Decimal(str(v)),
+    "Decimal | None": lambda v: None if v is None else Decimal(str(v)),
+    "int": int,
+    "str": str,
+    "bool": bool,
+    "datetime": lambda v: parse_iso(str(v)),
+}
+T = TypeVar("T")
 
 
-def _d_or_none(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
+def from_json(cls: type[T], data: Mapping[str, Any], **renamed: str) -> T:
+    """A record dataclass from the spec-shaped JSON: each field from the key of its name (or `renamed`),
+    converted by its annotation (exact Decimals, ISO times)."""
+    values = {
+        f.name: _PARSE[str(f.type)](data.get(renamed.get(f.name, f.name)))
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+    }
+    return cls(**values)
 
 
 # ---------------------------------------------------------------------- what the exchange knows
@@ -91,26 +104,6 @@ class MockOrder:
     remark: str
     liq_id: int
 
-    @classmethod
-    def from_json(cls, o: Mapping[str, Any]) -> MockOrder:
-        return cls(
-            id=int(o["id"]),
-            cl_ord_id=str(o["cl_ord_id"]),
-            user=str(o["user"]),
-            symbol=str(o["symbol"]),
-            side=str(o["side"]),
-            order_type=str(o["order_type"]),
-            status=str(o["status"]),
-            qty=_d(o["qty"]),
-            fill_qty=_d(o["fill_qty"]),
-            price=_d(o["price"]),
-            fill_avg_price=_d(o["fill_avg_price"]),
-            reduce_only=bool(o["reduce_only"]),
-            source=str(o["source"]),
-            remark=str(o["remark"]),
-            liq_id=int(o["liq_id"]),
-        )
-
 
 @dataclass(frozen=True)
 class MockPosition:
@@ -125,21 +118,6 @@ class MockPosition:
     upnl: Decimal
     realized_pnl: Decimal
 
-    @classmethod
-    def from_json(cls, p: Mapping[str, Any]) -> MockPosition:
-        return cls(
-            symbol=str(p["symbol"]),
-            qty=_d(p["qty"]),
-            entry_price=_d(p["entry_price"]),
-            mark_price=_d(p["mark_price"]),
-            liq_price=_d_or_none(p.get("liq_price")),
-            bankruptcy_price=_d(p["bankruptcy_price"]),
-            margin_mode=str(p["margin_mode"]),
-            leverage=int(p["leverage"]),
-            upnl=_d(p["upnl"]),
-            realized_pnl=_d(p["realized_pnl"]),
-        )
-
 
 @dataclass(frozen=True)
 class MockBalance:
@@ -149,10 +127,6 @@ class MockBalance:
     locked: Decimal
     upnl: Decimal
     equity: Decimal
-
-    @classmethod
-    def from_json(cls, b: Mapping[str, Any]) -> MockBalance:
-        return cls(*(_d(b[f.name]) for f in dataclasses.fields(cls)))
 
 
 @dataclass(frozen=True)
@@ -166,19 +140,6 @@ class MockFill:
     fee: Decimal
     pnl: Decimal
 
-    @classmethod
-    def from_json(cls, t: Mapping[str, Any]) -> MockFill:
-        return cls(
-            id=int(t["id"]),
-            order_id=int(t["order_id"]),
-            symbol=str(t["symbol"]),
-            side=str(t["side"]),
-            price=_d(t["price"]),
-            qty=_d(t["qty"]),
-            fee=_d(t["fee_qty"]),
-            pnl=_d(t["pnl"]),
-        )
-
 
 @dataclass(frozen=True)
 class MockFunding:
@@ -187,10 +148,6 @@ class MockFunding:
     symbol: str
     qty: Decimal  # signed: what the account received (negative: paid)
     time: datetime
-
-    @classmethod
-    def from_json(cls, f: Mapping[str, Any]) -> MockFunding:
-        return cls(int(f["id"]), str(f["user"]), str(f["symbol"]), _d(f["qty"]), parse_iso(str(f["transact_time"])))
 
 
 @dataclass(frozen=True)
@@ -214,11 +171,11 @@ class AccountView:
     def from_json(cls, a: Mapping[str, Any]) -> AccountView:
         return cls(
             user=str(a["user"]),
-            balance=MockBalance.from_json(a["balance"]),
-            positions=[MockPosition.from_json(p) for p in a["positions"]],
-            orders=[MockOrder.from_json(o) for o in a["orders"]],
-            fills=[MockFill.from_json(t) for t in a["trades"]],
-            funding=[MockFunding.from_json(f) for f in a["funding"]],
+            balance=from_json(MockBalance, a["balance"]),
+            positions=[from_json(MockPosition, p) for p in a["positions"]],
+            orders=[from_json(MockOrder, o) for o in a["orders"]],
+            fills=[from_json(MockFill, t, fee="fee_qty") for t in a["trades"]],
+            funding=[_funding(f) for f in a["funding"]],
         )
 
 
@@ -232,8 +189,8 @@ class MarketEvents:
     @classmethod
     def from_json(cls, e: Mapping[str, Any]) -> MarketEvents:
         return cls(
-            [MockFunding.from_json(f) for f in e.get("funding", [])],
-            [MockOrder.from_json(o) for o in e.get("liquidations", [])],
+            [_funding(f) for f in e.get("funding", [])],
+            [from_json(MockOrder, o) for o in e.get("liquidations", [])],
         )
 
     def __add__(self, other: MarketEvents) -> MarketEvents:
@@ -315,7 +272,7 @@ class MockExchange:
     def orders(self, account: MockAccount | str | None = None, symbol: str | None = None) -> list[MockOrder]:
         """Every order ever created (any status, any user unless given), oldest first."""
         user = None if account is None else _user(account)
-        return [MockOrder.from_json(o) for o in self._call("GET", "/mock/orders", user=user, symbol=symbol)["result"]]
+        return [from_json(MockOrder, o) for o in self._call("GET", "/mock/orders", user=user, symbol=symbol)["result"]]
 
     def client(self, account: MockAccount, **options: Any) -> StandX:
         """A `standx_client.StandX` for `account`, pointed at this mock (close it, or use `with`)."""
@@ -335,7 +292,7 @@ class MockExchange:
     # ------------------------------------------------------------------ the market
 
     def mark_price(self, symbol: str) -> Decimal:
-        return _d(self._call("GET", "/api/query_symbol_price", symbol=symbol)["mark_price"])
+        return Decimal(str(self._call("GET", "/api/query_symbol_price", symbol=symbol)["mark_price"]))
 
     def set_mark_price(self, symbol: str, price: Number, *, requote: bool = False) -> MarketEvents:
         """Move the mark (TP/SL triggers fire, positions past their liquidation price are liquidated);
@@ -446,6 +403,10 @@ def fault_header(
     if not parts:
         raise ValueError("a fault needs a kind or a latency")
     return {"x-mock-fault": "; ".join(parts)}
+
+
+def _funding(f: Mapping[str, Any]) -> MockFunding:
+    return from_json(MockFunding, f, time="transact_time")
 
 
 def _user(account: MockAccount | str) -> str:
