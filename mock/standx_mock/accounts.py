@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from .enums import MARGIN_MODES, UNTRIGGERED
+from .enums import MARGIN_MODES, OPEN, UNTRIGGERED
 from .state import Account, EngineError, ExchangeState, FundingEntry, Order, Position, PositionConfig, Trade, Vault
 from .util import ceil_to, dstr, floor_to, q9
 
@@ -122,7 +122,7 @@ def position(state: ExchangeState, user: str, symbol: str) -> Position:
 
 def order_lock(state: ExchangeState, order: Order) -> Decimal:
     """What a resting order locks: its margin and the taker fee (reduce-only orders lock nothing)."""
-    if order.status != "open" or order.reduce_only or order.price is None:
+    if order.status != OPEN or order.reduce_only or order.price is None:
         return ZERO
     cfg = state.symbols[order.symbol]
     notional = order.remaining * order.price
