@@ -2,7 +2,10 @@
 
     StandXError
     ├── ValidationError          bad input, refused before anything was sent (names the field)
-    │   └── TokenExpiredError    the JWT's `exp` has passed: sign in again
+    │   └── TokenExpiredError    the JWT's `exp` has passed; nothing was sent (also an AuthenticationError)
+    ├── AuthenticationError      sign in again: `except AuthenticationError` catches both of these
+    │   ├── TokenExpiredError    refused locally, before sending (see above)
+    │   └── UnauthorizedError    refused by the exchange: HTTP 401 (see below)
     ├── TransportError           no usable HTTP answer: connect error, timeout, dropped connection
     │   ├── RequestTimeoutError
     │   └── StreamClosedError    a WebSocket stream closed and could not be reopened
@@ -12,12 +15,15 @@
     ├── CredentialsError         a credentials file or session export is unsafe, unreadable or inconsistent
     └── APIError                 the exchange answered with an error (HTTP status, or HTTP 200 with code != 0)
         ├── BadRequestError          400
-        ├── AuthenticationError      401
+        ├── UnauthorizedError        401: invalid or expired JWT, or a bad body signature (also an AuthenticationError)
         ├── PermissionDeniedError    403
         ├── NotFoundError            404
         ├── RateLimitError           429 (retry_after)
         ├── ServerError              5xx and other unexpected statuses
         └── ResponseDecodeError      a 2xx body that is not what the spec says (not JSON, wrong shape)
+
+`AuthenticationError.sent` tells the two kinds apart: False for `TokenExpiredError` (nothing left the
+machine), True for `UnauthorizedError` (the exchange saw the request and refused it).
 
 Messages and attributes never carry the JWT or the signing key: the request headers are not kept.
 """
@@ -42,12 +48,26 @@ class ValidationError(StandXError, ValueError):
         super().__init__(f"{operation}: {problem}" if sentence else f"{operation}: {field}: {problem}")
 
 
-class TokenExpiredError(ValidationError):
+class AuthenticationError(StandXError):
+    """The credentials are not (or no longer) good: sign in again, then retry.
+
+    Raised as `TokenExpiredError` when the JWT's `exp` had passed, before anything was sent (`sent` is
+    False), or as `UnauthorizedError` when the exchange answered HTTP 401 (`sent` is True).
+    """
+
+    sent: bool = True
+
+
+class TokenExpiredError(AuthenticationError, ValidationError):
     """The JWT has expired (its `exp` claim); nothing was sent. StandX has no refresh: sign in again."""
+
+    sent = False
 
     def __init__(self, operation: str, expired_at: int) -> None:
         self.expired_at = expired_at
-        super().__init__(operation, "jwt", f"the JWT expired at {expired_at} (unix seconds); sign in again")
+        super().__init__(
+            operation, "jwt", f"the JWT expired at {expired_at} (unix seconds); nothing was sent, sign in again"
+        )
 
 
 class TokenExpiringWarning(UserWarning):
@@ -154,8 +174,8 @@ class BadRequestError(APIError):
     """400: the exchange rejected the request's parameters."""
 
 
-class AuthenticationError(APIError):
-    """401: missing, invalid or expired JWT, or an invalid body signature."""
+class UnauthorizedError(APIError, AuthenticationError):
+    """401: the exchange refused the JWT (missing, invalid or expired) or the body signature."""
 
 
 class PermissionDeniedError(APIError):
@@ -184,7 +204,7 @@ class ResponseDecodeError(APIError):
 
 _BY_STATUS: dict[int, type[APIError]] = {
     400: BadRequestError,
-    401: AuthenticationError,
+    401: UnauthorizedError,
     403: PermissionDeniedError,
     404: NotFoundError,
     429: RateLimitError,

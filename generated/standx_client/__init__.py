@@ -25,6 +25,7 @@ from .exceptions import (
     TokenExpiredError,
     TokenExpiringWarning,
     TransportError,
+    UnauthorizedError,
     ValidationError,
 )
 from .ledger import OrderAbsent, OrderFound, OrderUnknown, Resolution, UnresolvedOrder
@@ -95,6 +96,7 @@ __all__ = (
     "TokenExpiredError",
     "TokenExpiringWarning",
     "TransportError",
+    "UnauthorizedError",
     "UnresolvedOrder",
     "ValidationError",
     "async_sign_in",

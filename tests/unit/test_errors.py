@@ -17,7 +17,10 @@ from standx_client import (
     ServerError,
     StandX,
     StandXError,
+    TokenExpiredError,
     TransportError,
+    UnauthorizedError,
+    ValidationError,
 )
 from standx_client.exceptions import RequestTimeoutError
 
@@ -32,7 +35,7 @@ def _client(handler: object) -> StandX:
     ("status", "cls"),
     [
         (400, BadRequestError),
-        (401, AuthenticationError),
+        (401, UnauthorizedError),
         (403, PermissionDeniedError),
         (404, NotFoundError),
         (429, RateLimitError),
@@ -142,3 +145,30 @@ def test_redirects_are_not_followed() -> None:
         _client(recorder).health()
     assert info.value.status_code == 302
     assert len(recorder.requests) == 1
+
+
+def _expired_jwt() -> str:
+    import base64
+    import json
+    import time
+
+    claims = base64.urlsafe_b64encode(json.dumps({"sub": "t", "exp": int(time.time()) - 5}).encode()).decode()
+    return f"eyJhbGciOiJIUzI1NiJ9.{claims.rstrip('=')}.c2ln"
+
+
+def test_except_authentication_error_catches_a_401_and_an_expired_token() -> None:
+    """Re-login code written as `except AuthenticationError` sees both; `sent` says whether the exchange saw it."""
+    refused = _client(lambda request: httpx.Response(401, json={"code": 401, "message": "invalid token"}))
+    with pytest.raises(AuthenticationError) as answered:
+        refused.query_balance()
+    assert isinstance(answered.value, UnauthorizedError) and isinstance(answered.value, APIError)
+    assert answered.value.sent is True and answered.value.status_code == 401
+
+    recorder = Recorder({})
+    expired = StandX(jwt=_expired_jwt(), transport=httpx.MockTransport(recorder))
+    with pytest.raises(AuthenticationError) as local:
+        expired.query_balance()
+    assert isinstance(local.value, TokenExpiredError) and isinstance(local.value, ValidationError)
+    assert not isinstance(local.value, APIError)  # no status code: the exchange never answered
+    assert local.value.sent is False and recorder.requests == []
+    assert "nothing was sent" in str(local.value)
