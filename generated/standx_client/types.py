@@ -12,8 +12,25 @@ from attrs import define
 
 
 class Unset:
+    """The type of `UNSET`: an optional field the server left out (unlike None, which it sent as null)."""
+
+    __slots__ = ()
+
     def __bool__(self) -> Literal[False]:
         return False
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    # One instance only, so `value is UNSET` holds after a copy or a pickle round trip too.
+    def __copy__(self) -> "Unset":
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "Unset":
+        return self
+
+    def __reduce__(self) -> str:
+        return "UNSET"
 
 
 UNSET: Unset = Unset()
