@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -236,7 +237,17 @@ def _arg_type(prop: Any) -> str:
     return prop.get_type_string(no_optional=True).as_unembedded_code()
 
 
-def _facade_methods(project: Any, spec: Spec) -> tuple[list[dict[str, Any]], list[str]]:
+_NAME_OR_STRING = re.compile(r"'[^']*'|\"[^\"]*\"|[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _qualify(annotation: str, models: set[str]) -> str:
+    """`list[Order] | None` -> `list[models.Order] | None`: the facade's annotations name models through the
+    lazily loading `models` package, so `typing.get_type_hints` resolves them without importing every model
+    when `standx_client` is imported. Quoted literals are left alone."""
+    return _NAME_OR_STRING.sub(lambda m: f"models.{m[0]}" if m[0] in models else m[0], annotation)
+
+
+def _facade_methods(project: Any, spec: Spec) -> list[dict[str, Any]]:
     table = spec.operations()
     methods: list[dict[str, Any]] = []
     imports: set[str] = set()
@@ -276,9 +287,16 @@ def _facade_methods(project: Any, spec: Spec) -> tuple[list[dict[str, Any]], lis
             if pages is not None:
                 imports.update(pages.pop("imports"))
     methods.sort(key=lambda m: list(table).index(m["name"]))
-    # Property imports include "from .types import UNSET, Unset" and the like; the facade needs only type names.
-    keep = sorted(i for i in imports if i.startswith("from .models") or i.startswith("from decimal"))
-    return methods, keep
+    # Property imports include "from .types import UNSET, Unset" and the like; the facade needs only the names
+    # of models, which it reaches as `models.<Name>` (the models package loads each one on first use).
+    models = {i.rsplit(" import ", 1)[1] for i in imports if i.startswith("from .models")}
+    for m in methods:
+        for a in m["args"]:  # iter_<operation>'s arguments are these same dicts
+            a["type"] = _qualify(a["type"], models)
+        m["returns"] = _qualify(m["returns"], models)
+        if m["pages"]:
+            m["pages"]["item"] = _qualify(m["pages"]["item"], models)
+    return methods
 
 
 def _patch_project(spec: Spec) -> None:
@@ -302,11 +320,11 @@ def _patch_project(spec: Spec) -> None:
 
     def _build_api(self: Any) -> None:
         original_build_api(self)
-        methods, imports = _facade_methods(self, spec)
+        methods = _facade_methods(self, spec)
         extras = {
             "_operations.py": {"operations": spec.operations()},
             "_streams.py": _stream_table(self, spec),
-            "_facade.py": {"methods": methods, "imports": imports},
+            "_facade.py": {"methods": methods},
             "_spec_info.py": {},
         }
         for filename, context in extras.items():

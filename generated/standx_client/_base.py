@@ -24,12 +24,12 @@ import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from importlib import import_module
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar
+from typing import Any, Generic, NamedTuple, Self, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from . import _json
+from . import _json, models  # models: each loads on first use; `models.Order` keeps get_type_hints working
 from ._json import TooDeepError
 from ._operation import Operation
 from ._validate import declared_headers, prepare
@@ -53,9 +53,6 @@ from .ledger import Ledger, OrderAbsent, OrderFound, OrderUnknown, Resolution, U
 from .precision import SymbolRules
 from .retry import IP_RATE_LIMIT, NO_RETRY, CreditBucket, RateLimit, RetryPolicy, ip_bucket
 from .signing import SigningKey, signature_headers
-
-if TYPE_CHECKING:
-    from .models.order import Order
 
 T = TypeVar("T")
 TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
@@ -560,7 +557,7 @@ class _ClientCore(Generic[TransportT]):
         start = time.time() if sent_at is None else sent_at
         return start + (self._timeout.read or 0.0) + self._settle_margin
 
-    def _resolution(self, cl_ord_id: str, order: Order | None, asked_at: float, settles_at: float) -> Resolution:
+    def _resolution(self, cl_ord_id: str, order: models.Order | None, asked_at: float, settles_at: float) -> Resolution:
         if order is not None:
             self._ledger.settle(cl_ord_id)
             return OrderFound(cl_ord_id, order)
@@ -761,7 +758,7 @@ class SyncClientBase(_ClientCore[httpx.BaseTransport]):
         self.symbol_rules = {info.symbol: SymbolRules.from_info(info) for info in infos}
         return self.symbol_rules
 
-    def _lookup(self, cl_ord_id: str) -> Order | None:
+    def _lookup(self, cl_ord_id: str) -> models.Order | None:
         from ._operations import OPERATIONS
         from .api.account.query_order import parse_success
 
@@ -891,7 +888,7 @@ class AsyncClientBase(_ClientCore[httpx.AsyncBaseTransport]):
         self.symbol_rules = {info.symbol: SymbolRules.from_info(info) for info in infos}
         return self.symbol_rules
 
-    async def _lookup(self, cl_ord_id: str) -> Order | None:
+    async def _lookup(self, cl_ord_id: str) -> models.Order | None:
         from ._operations import OPERATIONS
         from .api.account.query_order import parse_success
 

@@ -7,76 +7,55 @@ then takes the one request path of `_base.py`: build, sign, send, map errors, de
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Literal
+from decimal import Decimal
+from typing import Literal
 
+# Models are named as `models.<Name>`: the package loads each model on first use (keeping `import standx_client`
+# fast), and `typing.get_type_hints` still resolves every annotation.
+from . import models
 from ._base import AsyncClientBase, LazyParser, Pages, SyncClientBase, Timeout
 from ._operations import OPERATIONS as _OPS
 
-if TYPE_CHECKING:  # models load on first use, keeping `import standx_client` fast
-    import datetime
-    from decimal import Decimal
-
-    from .models.api_response import ApiResponse
-    from .models.balance import Balance
-    from .models.certs import Certs
-    from .models.chain import Chain
-    from .models.depth_book import DepthBook
-    from .models.funding_payment import FundingPayment
-    from .models.funding_rate import FundingRate
-    from .models.kline_history import KlineHistory
-    from .models.login_response import LoginResponse
-    from .models.margin_mode import MarginMode
-    from .models.market_overview import MarketOverview
-    from .models.new_order_response import NewOrderResponse
-    from .models.order import Order
-    from .models.order_page import OrderPage
-    from .models.order_status import OrderStatus
-    from .models.order_type import OrderType
-    from .models.position import Position
-    from .models.position_config import PositionConfig
-    from .models.prepare_signin_response import PrepareSigninResponse
-    from .models.recent_trade import RecentTrade
-    from .models.region import Region
-    from .models.resolution import Resolution
-    from .models.side import Side
-    from .models.symbol_info import SymbolInfo
-    from .models.symbol_market import SymbolMarket
-    from .models.symbol_price import SymbolPrice
-    from .models.time_in_force import TimeInForce
-    from .models.trade import Trade
-    from .models.trade_page import TradePage
-
-_parse_new_order: LazyParser[NewOrderResponse] = LazyParser(".api.trade.new_order", __package__)
-_parse_cancel_order: LazyParser[ApiResponse] = LazyParser(".api.trade.cancel_order", __package__)
-_parse_cancel_orders: LazyParser[ApiResponse | list[int]] = LazyParser(".api.trade.cancel_orders", __package__)
-_parse_change_leverage: LazyParser[ApiResponse] = LazyParser(".api.trade.change_leverage", __package__)
-_parse_change_margin_mode: LazyParser[ApiResponse] = LazyParser(".api.trade.change_margin_mode", __package__)
-_parse_transfer_margin: LazyParser[ApiResponse] = LazyParser(".api.trade.transfer_margin", __package__)
-_parse_query_order: LazyParser[Order] = LazyParser(".api.account.query_order", __package__)
-_parse_query_orders: LazyParser[OrderPage] = LazyParser(".api.account.query_orders", __package__)
-_parse_query_open_orders: LazyParser[OrderPage] = LazyParser(".api.account.query_open_orders", __package__)
-_parse_query_trades: LazyParser[TradePage] = LazyParser(".api.account.query_trades", __package__)
-_parse_query_funding_history: LazyParser[list[FundingPayment]] = LazyParser(
+_parse_new_order: LazyParser[models.NewOrderResponse] = LazyParser(".api.trade.new_order", __package__)
+_parse_cancel_order: LazyParser[models.ApiResponse] = LazyParser(".api.trade.cancel_order", __package__)
+_parse_cancel_orders: LazyParser[models.ApiResponse | list[int]] = LazyParser(".api.trade.cancel_orders", __package__)
+_parse_change_leverage: LazyParser[models.ApiResponse] = LazyParser(".api.trade.change_leverage", __package__)
+_parse_change_margin_mode: LazyParser[models.ApiResponse] = LazyParser(".api.trade.change_margin_mode", __package__)
+_parse_transfer_margin: LazyParser[models.ApiResponse] = LazyParser(".api.trade.transfer_margin", __package__)
+_parse_query_order: LazyParser[models.Order] = LazyParser(".api.account.query_order", __package__)
+_parse_query_orders: LazyParser[models.OrderPage] = LazyParser(".api.account.query_orders", __package__)
+_parse_query_open_orders: LazyParser[models.OrderPage] = LazyParser(".api.account.query_open_orders", __package__)
+_parse_query_trades: LazyParser[models.TradePage] = LazyParser(".api.account.query_trades", __package__)
+_parse_query_funding_history: LazyParser[list[models.FundingPayment]] = LazyParser(
     ".api.account.query_funding_history", __package__
 )
-_parse_query_position_config: LazyParser[PositionConfig] = LazyParser(".api.account.query_position_config", __package__)
-_parse_query_positions: LazyParser[list[Position]] = LazyParser(".api.account.query_positions", __package__)
-_parse_query_balance: LazyParser[Balance] = LazyParser(".api.account.query_balance", __package__)
-_parse_query_market_overview: LazyParser[MarketOverview] = LazyParser(".api.market.query_market_overview", __package__)
-_parse_query_symbol_info: LazyParser[list[SymbolInfo]] = LazyParser(".api.market.query_symbol_info", __package__)
-_parse_query_symbol_market: LazyParser[SymbolMarket] = LazyParser(".api.market.query_symbol_market", __package__)
-_parse_query_symbol_price: LazyParser[SymbolPrice] = LazyParser(".api.market.query_symbol_price", __package__)
-_parse_query_depth_book: LazyParser[DepthBook] = LazyParser(".api.market.query_depth_book", __package__)
-_parse_query_recent_trades: LazyParser[list[RecentTrade]] = LazyParser(".api.market.query_recent_trades", __package__)
-_parse_query_funding_rates: LazyParser[list[FundingRate]] = LazyParser(".api.market.query_funding_rates", __package__)
+_parse_query_position_config: LazyParser[models.PositionConfig] = LazyParser(
+    ".api.account.query_position_config", __package__
+)
+_parse_query_positions: LazyParser[list[models.Position]] = LazyParser(".api.account.query_positions", __package__)
+_parse_query_balance: LazyParser[models.Balance] = LazyParser(".api.account.query_balance", __package__)
+_parse_query_market_overview: LazyParser[models.MarketOverview] = LazyParser(
+    ".api.market.query_market_overview", __package__
+)
+_parse_query_symbol_info: LazyParser[list[models.SymbolInfo]] = LazyParser(".api.market.query_symbol_info", __package__)
+_parse_query_symbol_market: LazyParser[models.SymbolMarket] = LazyParser(".api.market.query_symbol_market", __package__)
+_parse_query_symbol_price: LazyParser[models.SymbolPrice] = LazyParser(".api.market.query_symbol_price", __package__)
+_parse_query_depth_book: LazyParser[models.DepthBook] = LazyParser(".api.market.query_depth_book", __package__)
+_parse_query_recent_trades: LazyParser[list[models.RecentTrade]] = LazyParser(
+    ".api.market.query_recent_trades", __package__
+)
+_parse_query_funding_rates: LazyParser[list[models.FundingRate]] = LazyParser(
+    ".api.market.query_funding_rates", __package__
+)
 _parse_kline_time: LazyParser[int] = LazyParser(".api.kline.kline_time", __package__)
-_parse_kline_history: LazyParser[KlineHistory] = LazyParser(".api.kline.kline_history", __package__)
+_parse_kline_history: LazyParser[models.KlineHistory] = LazyParser(".api.kline.kline_history", __package__)
 _parse_health: LazyParser[str] = LazyParser(".api.system.health", __package__)
-_parse_query_region: LazyParser[Region] = LazyParser(".api.system.query_region", __package__)
-_parse_prepare_signin: LazyParser[PrepareSigninResponse] = LazyParser(".api.auth.prepare_signin", __package__)
-_parse_login: LazyParser[LoginResponse] = LazyParser(".api.auth.login", __package__)
-_parse_query_certs: LazyParser[Certs] = LazyParser(".api.auth.query_certs", __package__)
+_parse_query_region: LazyParser[models.Region] = LazyParser(".api.system.query_region", __package__)
+_parse_prepare_signin: LazyParser[models.PrepareSigninResponse] = LazyParser(".api.auth.prepare_signin", __package__)
+_parse_login: LazyParser[models.LoginResponse] = LazyParser(".api.auth.login", __package__)
+_parse_query_certs: LazyParser[models.Certs] = LazyParser(".api.auth.query_certs", __package__)
 
 # x-standx-pagination: how iter_<operation> walks the pages of an operation.
 _PAGES: dict[str, Pages] = {
@@ -93,21 +72,21 @@ class StandX(SyncClientBase):
         self,
         *,
         symbol: str,
-        side: Side | Literal["buy", "sell"],
-        order_type: OrderType | Literal["limit", "market"],
+        side: models.Side | Literal["buy", "sell"],
+        order_type: models.OrderType | Literal["limit", "market"],
         qty: Decimal | int | str,
-        time_in_force: TimeInForce | Literal["alo", "gtc", "ioc"],
+        time_in_force: models.TimeInForce | Literal["alo", "gtc", "ioc"],
         reduce_only: bool,
         x_session_id: str | None = None,
         x_impersonate: str | None = None,
         price: Decimal | int | str | None = None,
         cl_ord_id: str | None = None,
-        margin_mode: MarginMode | Literal["cross", "isolated"] | None = None,
+        margin_mode: models.MarginMode | Literal["cross", "isolated"] | None = None,
         leverage: int | None = None,
         tp_price: Decimal | int | str | None = None,
         sl_price: Decimal | int | str | None = None,
         timeout: Timeout | None = None,
-    ) -> NewOrderResponse:
+    ) -> models.NewOrderResponse:
         """Create a new order
 
         Submits a new order. A successful response means the order was **submitted**, not that it
@@ -172,7 +151,7 @@ class StandX(SyncClientBase):
         order_id: int | None = None,
         cl_ord_id: str | None = None,
         timeout: Timeout | None = None,
-    ) -> ApiResponse:
+    ) -> models.ApiResponse:
         """Cancel an order
 
         Cancels one order, identified by `order_id` or `cl_ord_id`. **At least one of `order_id`
@@ -214,7 +193,7 @@ class StandX(SyncClientBase):
         order_id_list: list[int] | None = None,
         cl_ord_id_list: list[str] | None = None,
         timeout: Timeout | None = None,
-    ) -> ApiResponse | list[int]:
+    ) -> models.ApiResponse | list[int]:
         """Cancel several orders
 
         Cancels several orders, identified by order ids and/or client order ids. **At least one of
@@ -255,7 +234,7 @@ class StandX(SyncClientBase):
         leverage: int,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> ApiResponse:
+    ) -> models.ApiResponse:
         """Change the leverage of a symbol
 
         Sets the leverage used for the caller's position in `symbol`. Requires the JWT and the body signature.
@@ -283,10 +262,10 @@ class StandX(SyncClientBase):
         self,
         *,
         symbol: str,
-        margin_mode: MarginMode | Literal["cross", "isolated"],
+        margin_mode: models.MarginMode | Literal["cross", "isolated"],
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> ApiResponse:
+    ) -> models.ApiResponse:
         """Change the margin mode of a symbol
 
         Switches the caller's position in `symbol` between cross and isolated margin. Requires the JWT and the body signature.
@@ -317,7 +296,7 @@ class StandX(SyncClientBase):
         amount_in: Decimal | int | str,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> ApiResponse:
+    ) -> models.ApiResponse:
         """Add or remove isolated margin
 
         Moves margin into (positive `amount_in`) or out of (negative `amount_in`) the isolated
@@ -350,7 +329,7 @@ class StandX(SyncClientBase):
         cl_ord_id: str | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> Order:
+    ) -> models.Order:
         """Query one order
 
         Returns one of the caller's orders. **At least one of `order_id` or `cl_ord_id` is
@@ -384,15 +363,17 @@ class StandX(SyncClientBase):
         self,
         *,
         symbol: str | None = None,
-        status: OrderStatus | Literal["canceled", "filled", "new", "open", "rejected", "untriggered"] | None = None,
-        order_type: OrderType | Literal["limit", "market"] | None = None,
+        status: models.OrderStatus
+        | Literal["canceled", "filled", "new", "open", "rejected", "untriggered"]
+        | None = None,
+        order_type: models.OrderType | Literal["limit", "market"] | None = None,
         start: datetime.datetime | None = None,
         end: datetime.datetime | None = None,
         last_id: int | None = None,
         limit: int | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> OrderPage:
+    ) -> models.OrderPage:
         """Query the caller's orders
 
         Returns the caller's orders (any status), newest first, filtered by the optional
@@ -432,14 +413,16 @@ class StandX(SyncClientBase):
         self,
         *,
         symbol: str | None = None,
-        status: OrderStatus | Literal["canceled", "filled", "new", "open", "rejected", "untriggered"] | None = None,
-        order_type: OrderType | Literal["limit", "market"] | None = None,
+        status: models.OrderStatus
+        | Literal["canceled", "filled", "new", "open", "rejected", "untriggered"]
+        | None = None,
+        order_type: models.OrderType | Literal["limit", "market"] | None = None,
         start: datetime.datetime | None = None,
         end: datetime.datetime | None = None,
         limit: int | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> Iterator[Order]:
+    ) -> Iterator[models.Order]:
         """Every item of `query_orders`, page after page, fetched as the iteration goes.
 
         The arguments are `query_orders`'s except `last_id`, which is set to the `id` of the last
@@ -470,7 +453,7 @@ class StandX(SyncClientBase):
         limit: int | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> OrderPage:
+    ) -> models.OrderPage:
         """Query the caller's open orders
 
         Returns all of the caller's open orders, optionally for one symbol. Requires the JWT.
@@ -499,13 +482,13 @@ class StandX(SyncClientBase):
         *,
         symbol: str | None = None,
         last_id: int | None = None,
-        side: Side | Literal["buy", "sell"] | None = None,
+        side: models.Side | Literal["buy", "sell"] | None = None,
         start: datetime.datetime | None = None,
         end: datetime.datetime | None = None,
         limit: int | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> TradePage:
+    ) -> models.TradePage:
         """Query the caller's trades
 
         Returns the caller's fills, newest first, filtered by the optional parameters. Page with
@@ -543,13 +526,13 @@ class StandX(SyncClientBase):
         self,
         *,
         symbol: str | None = None,
-        side: Side | Literal["buy", "sell"] | None = None,
+        side: models.Side | Literal["buy", "sell"] | None = None,
         start: datetime.datetime | None = None,
         end: datetime.datetime | None = None,
         limit: int | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> Iterator[Trade]:
+    ) -> Iterator[models.Trade]:
         """Every item of `query_trades`, page after page, fetched as the iteration goes.
 
         The arguments are `query_trades`'s except `last_id`, which is set to the `id` of the last
@@ -582,7 +565,7 @@ class StandX(SyncClientBase):
         limit: int | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> list[FundingPayment]:
+    ) -> list[models.FundingPayment]:
         """Query the caller's funding payments
 
         Returns the caller's funding payments and receipts as a bare JSON array. Page with
@@ -623,7 +606,7 @@ class StandX(SyncClientBase):
         limit: int | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> Iterator[FundingPayment]:
+    ) -> Iterator[models.FundingPayment]:
         """Every item of `query_funding_history`, page after page, fetched as the iteration goes.
 
         The arguments are `query_funding_history`'s except `last_id`, which is set to the `id` of the last
@@ -651,7 +634,7 @@ class StandX(SyncClientBase):
         symbol: str,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> PositionConfig:
+    ) -> models.PositionConfig:
         """Query the position configuration of a symbol
 
         Returns the leverage and margin mode the caller uses for `symbol`. Requires the JWT.
@@ -679,7 +662,7 @@ class StandX(SyncClientBase):
         symbol: str | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> list[Position]:
+    ) -> list[models.Position]:
         """Query the caller's positions
 
         Returns the caller's positions as a bare JSON array, optionally for one symbol. Flat
@@ -708,7 +691,7 @@ class StandX(SyncClientBase):
         *,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> Balance:
+    ) -> models.Balance:
         """Query the caller's balance
 
         Returns the unified balance snapshot of the caller's perps account. Requires the JWT.
@@ -732,7 +715,7 @@ class StandX(SyncClientBase):
         self,
         *,
         timeout: Timeout | None = None,
-    ) -> MarketOverview:
+    ) -> models.MarketOverview:
         """Query the market overview
 
         Returns a summary of all markets (24h volume, open interest, funding rates, latest prices).
@@ -751,7 +734,7 @@ class StandX(SyncClientBase):
         *,
         symbol: str | None = None,
         timeout: Timeout | None = None,
-    ) -> list[SymbolInfo]:
+    ) -> list[models.SymbolInfo]:
         """Query symbol configuration
 
         Returns the trading configuration of symbols as a bare JSON array, even for a single
@@ -780,7 +763,7 @@ class StandX(SyncClientBase):
         *,
         symbol: str,
         timeout: Timeout | None = None,
-    ) -> SymbolMarket:
+    ) -> models.SymbolMarket:
         """Query the market snapshot of a symbol
 
         Returns prices, 24h statistics, open interest and funding of one symbol. Public.
@@ -805,7 +788,7 @@ class StandX(SyncClientBase):
         *,
         symbol: str,
         timeout: Timeout | None = None,
-    ) -> SymbolPrice:
+    ) -> models.SymbolPrice:
         """Query the prices of a symbol
 
         Returns the index, mark, last and mid prices and the top of book of one symbol.
@@ -833,7 +816,7 @@ class StandX(SyncClientBase):
         *,
         symbol: str,
         timeout: Timeout | None = None,
-    ) -> DepthBook:
+    ) -> models.DepthBook:
         """Query the order book of a symbol
 
         Returns the order book levels of one symbol. The order of the levels in `asks` and `bids`
@@ -860,7 +843,7 @@ class StandX(SyncClientBase):
         *,
         symbol: str,
         timeout: Timeout | None = None,
-    ) -> list[RecentTrade]:
+    ) -> list[models.RecentTrade]:
         """Query the recent public trades of a symbol
 
         Returns the most recent public trades of one symbol as a bare JSON array. Public.
@@ -887,7 +870,7 @@ class StandX(SyncClientBase):
         start_time: int,
         end_time: int,
         timeout: Timeout | None = None,
-    ) -> list[FundingRate]:
+    ) -> list[models.FundingRate]:
         """Query the funding rate history of a symbol
 
         Returns the funding rates of one symbol between `start_time` and `end_time` as a bare JSON array. Public.
@@ -933,10 +916,10 @@ class StandX(SyncClientBase):
         symbol: str,
         from_: int,
         to: int,
-        resolution: Resolution | Literal["1", "15", "1D", "1M", "1T", "1W", "3S", "5", "60"],
+        resolution: models.Resolution | Literal["1", "15", "1D", "1M", "1T", "1W", "3S", "5", "60"],
         count_back: int | None = None,
         timeout: Timeout | None = None,
-    ) -> KlineHistory:
+    ) -> models.KlineHistory:
         """Get kline (candlestick) history
 
         Returns candlesticks of one symbol in the TradingView UDF layout: parallel arrays of bar
@@ -987,7 +970,7 @@ class StandX(SyncClientBase):
         self,
         *,
         timeout: Timeout | None = None,
-    ) -> Region:
+    ) -> models.Region:
         """Get the caller's region and the server time
 
         Served by the geo host `https://geo.standx.com`, not the perps host. Returns the region
@@ -1005,11 +988,11 @@ class StandX(SyncClientBase):
     def prepare_signin(
         self,
         *,
-        chain: Chain | Literal["bsc", "solana"],
+        chain: models.Chain | Literal["bsc", "solana"],
         address: str,
         request_id: str,
         timeout: Timeout | None = None,
-    ) -> PrepareSigninResponse:
+    ) -> models.PrepareSigninResponse:
         """Start a wallet sign-in (get the challenge to sign)
 
         First step of the wallet sign-in, served by the auth host `https://api.standx.com`. The
@@ -1053,12 +1036,12 @@ class StandX(SyncClientBase):
     def login(
         self,
         *,
-        chain: Chain | Literal["bsc", "solana"],
+        chain: models.Chain | Literal["bsc", "solana"],
         signature: str,
         signed_data: str,
         expires_seconds: int | None = None,
         timeout: Timeout | None = None,
-    ) -> LoginResponse:
+    ) -> models.LoginResponse:
         """Finish a wallet sign-in (exchange the wallet signature for the access JWT)
 
         Second step of the wallet sign-in, on the auth host `https://api.standx.com`. Send the
@@ -1105,7 +1088,7 @@ class StandX(SyncClientBase):
         self,
         *,
         timeout: Timeout | None = None,
-    ) -> Certs:
+    ) -> models.Certs:
         """Get the public key that verifies signedData
 
         Served by the auth host `https://api.standx.com`. Returns the public key(s) that verify the
@@ -1129,21 +1112,21 @@ class AsyncStandX(AsyncClientBase):
         self,
         *,
         symbol: str,
-        side: Side | Literal["buy", "sell"],
-        order_type: OrderType | Literal["limit", "market"],
+        side: models.Side | Literal["buy", "sell"],
+        order_type: models.OrderType | Literal["limit", "market"],
         qty: Decimal | int | str,
-        time_in_force: TimeInForce | Literal["alo", "gtc", "ioc"],
+        time_in_force: models.TimeInForce | Literal["alo", "gtc", "ioc"],
         reduce_only: bool,
         x_session_id: str | None = None,
         x_impersonate: str | None = None,
         price: Decimal | int | str | None = None,
         cl_ord_id: str | None = None,
-        margin_mode: MarginMode | Literal["cross", "isolated"] | None = None,
+        margin_mode: models.MarginMode | Literal["cross", "isolated"] | None = None,
         leverage: int | None = None,
         tp_price: Decimal | int | str | None = None,
         sl_price: Decimal | int | str | None = None,
         timeout: Timeout | None = None,
-    ) -> NewOrderResponse:
+    ) -> models.NewOrderResponse:
         """Create a new order
 
         Submits a new order. A successful response means the order was **submitted**, not that it
@@ -1208,7 +1191,7 @@ class AsyncStandX(AsyncClientBase):
         order_id: int | None = None,
         cl_ord_id: str | None = None,
         timeout: Timeout | None = None,
-    ) -> ApiResponse:
+    ) -> models.ApiResponse:
         """Cancel an order
 
         Cancels one order, identified by `order_id` or `cl_ord_id`. **At least one of `order_id`
@@ -1250,7 +1233,7 @@ class AsyncStandX(AsyncClientBase):
         order_id_list: list[int] | None = None,
         cl_ord_id_list: list[str] | None = None,
         timeout: Timeout | None = None,
-    ) -> ApiResponse | list[int]:
+    ) -> models.ApiResponse | list[int]:
         """Cancel several orders
 
         Cancels several orders, identified by order ids and/or client order ids. **At least one of
@@ -1291,7 +1274,7 @@ class AsyncStandX(AsyncClientBase):
         leverage: int,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> ApiResponse:
+    ) -> models.ApiResponse:
         """Change the leverage of a symbol
 
         Sets the leverage used for the caller's position in `symbol`. Requires the JWT and the body signature.
@@ -1319,10 +1302,10 @@ class AsyncStandX(AsyncClientBase):
         self,
         *,
         symbol: str,
-        margin_mode: MarginMode | Literal["cross", "isolated"],
+        margin_mode: models.MarginMode | Literal["cross", "isolated"],
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> ApiResponse:
+    ) -> models.ApiResponse:
         """Change the margin mode of a symbol
 
         Switches the caller's position in `symbol` between cross and isolated margin. Requires the JWT and the body signature.
@@ -1353,7 +1336,7 @@ class AsyncStandX(AsyncClientBase):
         amount_in: Decimal | int | str,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> ApiResponse:
+    ) -> models.ApiResponse:
         """Add or remove isolated margin
 
         Moves margin into (positive `amount_in`) or out of (negative `amount_in`) the isolated
@@ -1386,7 +1369,7 @@ class AsyncStandX(AsyncClientBase):
         cl_ord_id: str | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> Order:
+    ) -> models.Order:
         """Query one order
 
         Returns one of the caller's orders. **At least one of `order_id` or `cl_ord_id` is
@@ -1420,15 +1403,17 @@ class AsyncStandX(AsyncClientBase):
         self,
         *,
         symbol: str | None = None,
-        status: OrderStatus | Literal["canceled", "filled", "new", "open", "rejected", "untriggered"] | None = None,
-        order_type: OrderType | Literal["limit", "market"] | None = None,
+        status: models.OrderStatus
+        | Literal["canceled", "filled", "new", "open", "rejected", "untriggered"]
+        | None = None,
+        order_type: models.OrderType | Literal["limit", "market"] | None = None,
         start: datetime.datetime | None = None,
         end: datetime.datetime | None = None,
         last_id: int | None = None,
         limit: int | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> OrderPage:
+    ) -> models.OrderPage:
         """Query the caller's orders
 
         Returns the caller's orders (any status), newest first, filtered by the optional
@@ -1468,14 +1453,16 @@ class AsyncStandX(AsyncClientBase):
         self,
         *,
         symbol: str | None = None,
-        status: OrderStatus | Literal["canceled", "filled", "new", "open", "rejected", "untriggered"] | None = None,
-        order_type: OrderType | Literal["limit", "market"] | None = None,
+        status: models.OrderStatus
+        | Literal["canceled", "filled", "new", "open", "rejected", "untriggered"]
+        | None = None,
+        order_type: models.OrderType | Literal["limit", "market"] | None = None,
         start: datetime.datetime | None = None,
         end: datetime.datetime | None = None,
         limit: int | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> AsyncIterator[Order]:
+    ) -> AsyncIterator[models.Order]:
         """Every item of `query_orders`, page after page, fetched as the iteration goes.
 
         The arguments are `query_orders`'s except `last_id`, which is set to the `id` of the last
@@ -1506,7 +1493,7 @@ class AsyncStandX(AsyncClientBase):
         limit: int | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> OrderPage:
+    ) -> models.OrderPage:
         """Query the caller's open orders
 
         Returns all of the caller's open orders, optionally for one symbol. Requires the JWT.
@@ -1535,13 +1522,13 @@ class AsyncStandX(AsyncClientBase):
         *,
         symbol: str | None = None,
         last_id: int | None = None,
-        side: Side | Literal["buy", "sell"] | None = None,
+        side: models.Side | Literal["buy", "sell"] | None = None,
         start: datetime.datetime | None = None,
         end: datetime.datetime | None = None,
         limit: int | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> TradePage:
+    ) -> models.TradePage:
         """Query the caller's trades
 
         Returns the caller's fills, newest first, filtered by the optional parameters. Page with
@@ -1579,13 +1566,13 @@ class AsyncStandX(AsyncClientBase):
         self,
         *,
         symbol: str | None = None,
-        side: Side | Literal["buy", "sell"] | None = None,
+        side: models.Side | Literal["buy", "sell"] | None = None,
         start: datetime.datetime | None = None,
         end: datetime.datetime | None = None,
         limit: int | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> AsyncIterator[Trade]:
+    ) -> AsyncIterator[models.Trade]:
         """Every item of `query_trades`, page after page, fetched as the iteration goes.
 
         The arguments are `query_trades`'s except `last_id`, which is set to the `id` of the last
@@ -1618,7 +1605,7 @@ class AsyncStandX(AsyncClientBase):
         limit: int | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> list[FundingPayment]:
+    ) -> list[models.FundingPayment]:
         """Query the caller's funding payments
 
         Returns the caller's funding payments and receipts as a bare JSON array. Page with
@@ -1659,7 +1646,7 @@ class AsyncStandX(AsyncClientBase):
         limit: int | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> AsyncIterator[FundingPayment]:
+    ) -> AsyncIterator[models.FundingPayment]:
         """Every item of `query_funding_history`, page after page, fetched as the iteration goes.
 
         The arguments are `query_funding_history`'s except `last_id`, which is set to the `id` of the last
@@ -1687,7 +1674,7 @@ class AsyncStandX(AsyncClientBase):
         symbol: str,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> PositionConfig:
+    ) -> models.PositionConfig:
         """Query the position configuration of a symbol
 
         Returns the leverage and margin mode the caller uses for `symbol`. Requires the JWT.
@@ -1715,7 +1702,7 @@ class AsyncStandX(AsyncClientBase):
         symbol: str | None = None,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> list[Position]:
+    ) -> list[models.Position]:
         """Query the caller's positions
 
         Returns the caller's positions as a bare JSON array, optionally for one symbol. Flat
@@ -1744,7 +1731,7 @@ class AsyncStandX(AsyncClientBase):
         *,
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
-    ) -> Balance:
+    ) -> models.Balance:
         """Query the caller's balance
 
         Returns the unified balance snapshot of the caller's perps account. Requires the JWT.
@@ -1768,7 +1755,7 @@ class AsyncStandX(AsyncClientBase):
         self,
         *,
         timeout: Timeout | None = None,
-    ) -> MarketOverview:
+    ) -> models.MarketOverview:
         """Query the market overview
 
         Returns a summary of all markets (24h volume, open interest, funding rates, latest prices).
@@ -1787,7 +1774,7 @@ class AsyncStandX(AsyncClientBase):
         *,
         symbol: str | None = None,
         timeout: Timeout | None = None,
-    ) -> list[SymbolInfo]:
+    ) -> list[models.SymbolInfo]:
         """Query symbol configuration
 
         Returns the trading configuration of symbols as a bare JSON array, even for a single
@@ -1816,7 +1803,7 @@ class AsyncStandX(AsyncClientBase):
         *,
         symbol: str,
         timeout: Timeout | None = None,
-    ) -> SymbolMarket:
+    ) -> models.SymbolMarket:
         """Query the market snapshot of a symbol
 
         Returns prices, 24h statistics, open interest and funding of one symbol. Public.
@@ -1841,7 +1828,7 @@ class AsyncStandX(AsyncClientBase):
         *,
         symbol: str,
         timeout: Timeout | None = None,
-    ) -> SymbolPrice:
+    ) -> models.SymbolPrice:
         """Query the prices of a symbol
 
         Returns the index, mark, last and mid prices and the top of book of one symbol.
@@ -1869,7 +1856,7 @@ class AsyncStandX(AsyncClientBase):
         *,
         symbol: str,
         timeout: Timeout | None = None,
-    ) -> DepthBook:
+    ) -> models.DepthBook:
         """Query the order book of a symbol
 
         Returns the order book levels of one symbol. The order of the levels in `asks` and `bids`
@@ -1896,7 +1883,7 @@ class AsyncStandX(AsyncClientBase):
         *,
         symbol: str,
         timeout: Timeout | None = None,
-    ) -> list[RecentTrade]:
+    ) -> list[models.RecentTrade]:
         """Query the recent public trades of a symbol
 
         Returns the most recent public trades of one symbol as a bare JSON array. Public.
@@ -1923,7 +1910,7 @@ class AsyncStandX(AsyncClientBase):
         start_time: int,
         end_time: int,
         timeout: Timeout | None = None,
-    ) -> list[FundingRate]:
+    ) -> list[models.FundingRate]:
         """Query the funding rate history of a symbol
 
         Returns the funding rates of one symbol between `start_time` and `end_time` as a bare JSON array. Public.
@@ -1969,10 +1956,10 @@ class AsyncStandX(AsyncClientBase):
         symbol: str,
         from_: int,
         to: int,
-        resolution: Resolution | Literal["1", "15", "1D", "1M", "1T", "1W", "3S", "5", "60"],
+        resolution: models.Resolution | Literal["1", "15", "1D", "1M", "1T", "1W", "3S", "5", "60"],
         count_back: int | None = None,
         timeout: Timeout | None = None,
-    ) -> KlineHistory:
+    ) -> models.KlineHistory:
         """Get kline (candlestick) history
 
         Returns candlesticks of one symbol in the TradingView UDF layout: parallel arrays of bar
@@ -2023,7 +2010,7 @@ class AsyncStandX(AsyncClientBase):
         self,
         *,
         timeout: Timeout | None = None,
-    ) -> Region:
+    ) -> models.Region:
         """Get the caller's region and the server time
 
         Served by the geo host `https://geo.standx.com`, not the perps host. Returns the region
@@ -2041,11 +2028,11 @@ class AsyncStandX(AsyncClientBase):
     async def prepare_signin(
         self,
         *,
-        chain: Chain | Literal["bsc", "solana"],
+        chain: models.Chain | Literal["bsc", "solana"],
         address: str,
         request_id: str,
         timeout: Timeout | None = None,
-    ) -> PrepareSigninResponse:
+    ) -> models.PrepareSigninResponse:
         """Start a wallet sign-in (get the challenge to sign)
 
         First step of the wallet sign-in, served by the auth host `https://api.standx.com`. The
@@ -2089,12 +2076,12 @@ class AsyncStandX(AsyncClientBase):
     async def login(
         self,
         *,
-        chain: Chain | Literal["bsc", "solana"],
+        chain: models.Chain | Literal["bsc", "solana"],
         signature: str,
         signed_data: str,
         expires_seconds: int | None = None,
         timeout: Timeout | None = None,
-    ) -> LoginResponse:
+    ) -> models.LoginResponse:
         """Finish a wallet sign-in (exchange the wallet signature for the access JWT)
 
         Second step of the wallet sign-in, on the auth host `https://api.standx.com`. Send the
@@ -2141,7 +2128,7 @@ class AsyncStandX(AsyncClientBase):
         self,
         *,
         timeout: Timeout | None = None,
-    ) -> Certs:
+    ) -> models.Certs:
         """Get the public key that verifies signedData
 
         Served by the auth host `https://api.standx.com`. Returns the public key(s) that verify the

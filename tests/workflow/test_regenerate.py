@@ -178,7 +178,7 @@ def test_spec_change_alone_yields_a_working_facade_method_model_and_enum(evolved
     # The new operation: a keyword-only facade method returning the new model, decoded exactly.
     assert seen["signature"]["symbol"] == ["KEYWORD_ONLY", True]  # keyword-only and required
     assert [name for name, (_, required) in seen["signature"].items() if required] == ["self", "symbol"]
-    assert seen["returns"] == "InsuranceFund"
+    assert seen["returns"] == "models.InsuranceFund"  # models are named through the lazy models package
     assert seen["async_method"] is True
     assert seen["fund_is_model"] is True
     assert seen["balance"] == "Decimal('12345.678')"

@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-if TYPE_CHECKING:
-    from ..models.market_overview_summary import MarketOverviewSummary
-    from ..models.market_overview_symbol import MarketOverviewSymbol
-
+from ..models.market_overview_summary import MarketOverviewSummary
+from ..models.market_overview_symbol import MarketOverviewSymbol
 
 T = TypeVar("T", bound="MarketOverview")
 

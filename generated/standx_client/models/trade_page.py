@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..models.trade import Trade
 from ..types import UNSET, Unset
-
-if TYPE_CHECKING:
-    from ..models.trade import Trade
-
 
 T = TypeVar("T", bound="TradePage")
 
