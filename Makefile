@@ -84,7 +84,7 @@ vendor: $(VENV)/.installed  ## copy generated/standx_client into DEST with a VEN
 	$(PY) tools/vendor.py --dest "$(DEST)" $(if $(NAME),--name "$(NAME)") $(if $(filter 1 yes true,$(FORCE)),--force)
 
 wheel: $(VENV)/.installed  ## build dist/standx_client-*.whl (runtime dependencies only: httpx, attrs, PyNaCl) [DIST=dir]
-	$(PY) tools/wheel.py --dist "$(or $(DIST),dist)"
+	$(PY) tools/wheel.py --dist "$(or $(DIST),dist)" $(if $(LOG),--log "$(LOG)")
 
 # --- Benchmarks (docs/benchmarks.md; not part of `make test`) ----------------------------------------------------
 bench: $(VENV)/.installed  ## benchmark table (client vs raw httpx and the lean floor) printed and written to docs/benchmarks.md

@@ -17,11 +17,18 @@ from workflow_helpers import PY, ROOT, isolated_python, make, run
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """What `make wheel` builds (tools/wheel.py stages a clean copy, so the work tree stays clean)."""
     dist = tmp_path_factory.mktemp("wheel") / "dist"
-    built = make("wheel", f"DIST={dist}")
+    built = make("wheel", f"DIST={dist}", f"LOG={dist.parent / 'build.log'}")
     assert built.returncode == 0, built.stdout + built.stderr
     (path,) = dist.glob("standx_client-*.whl")
     assert not (ROOT / "generated" / "standx_client.egg-info").exists() and not (ROOT / "build").exists()
     return path
+
+
+def test_build_prints_no_setuptools_deprecation(wheel: Path) -> None:
+    """An SPDX `license` string: no license-table (or other) deprecation warnings on every install."""
+    log = (wheel.parent.parent / "build.log").read_text()
+    assert "Created wheel for standx-client" in log  # the backend's own output was captured
+    assert "is deprecated" not in log and "DeprecationWarning" not in log and "BuildBackendWarning" not in log
 
 
 def test_wheel_requires_only_runtime_dependencies(wheel: Path) -> None:
@@ -35,6 +42,7 @@ def test_wheel_requires_only_runtime_dependencies(wheel: Path) -> None:
     # Everything else (the generator, linters, the mock's server) sits behind an extra.
     assert all("extra ==" in str(r.marker) for r in requirements if r.marker is not None)
     assert meta["Requires-Python"] == ">=3.11"
+    assert meta["License-Expression"] == "MIT"
 
     assert {"standx_client/__init__.py", "standx_client/_spec_info.py", "standx_client/py.typed"} <= set(names)
     assert not [n for n in names if n.split("/")[0] in ("generator", "overlays", "tools", "tests", "openapi")]
