@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +248,57 @@ def _qualify(annotation: str, models: set[str]) -> str:
     return _NAME_OR_STRING.sub(lambda m: f"models.{m[0]}" if m[0] in models else m[0], annotation)
 
 
+def _text(value: Any) -> str:
+    """The spec's text (the generator wraps it as UntrustedString); the template escapes it for docstrings."""
+    if value is None:
+        return ""
+    return str(value.get_untrusted_value() if hasattr(value, "get_untrusted_value") else value)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _code_list(names: list[str] | tuple[str, ...], word: str) -> str:
+    quoted = [f"`{n}`" for n in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} {word} {quoted[-1]}"
+
+
+def _rules_doc(op: dict[str, Any]) -> str:
+    """The checks the client makes before sending, in words, from the same table the validator reads: the
+    docstring cannot disagree with the validation."""
+    sentences = [f"Give exactly one of {_code_list(group, 'or')}." for group in op["require_one_of"]]
+    for kind, name, other, value in op["conditions"]:
+        verb = "is required" if kind == "required" else "is not allowed"
+        sentences.append(f"`{name}` {verb} when `{other}` is `{value}`.")
+    ticks = [p["py"] for p in op["params"] if p["rule"].get("symbol_rule") == "tick"]
+    lots = [p["py"] for p in op["params"] if p["rule"].get("symbol_rule") == "lot"]
+    if ticks or lots:
+        parts = []
+        if ticks:
+            parts.append(f"{_code_list(ticks, 'and')} must be multiples of the symbol's price tick")
+        if lots:
+            parts.append(f"{_code_list(lots, 'and')} a multiple of its lot, within its order size range")
+        sentences.append(
+            "Once the client knows the symbol's rules (`load_symbol_rules()` or `symbol_rules=`), "
+            + ", and ".join(parts)
+            + "."
+        )
+    if not sentences:
+        return ""
+    text = "Checked before anything is sent (a `ValidationError` names the field). " + " ".join(sentences)
+    return textwrap.fill(text, width=110, break_on_hyphens=False, break_long_words=False)
+
+
+def _check_user_text(method: dict[str, Any]) -> None:
+    """Docstrings are for users: spec extension names belong in the spec, not in `help()`."""
+    texts = [method["summary"], method["description"], method["rules"]] + [_text(a["doc"]) for a in method["args"]]
+    for text in texts:
+        if "x-standx" in text or "x_standx" in text:
+            raise SystemExit(f"{method['name']}: a facade docstring would name a spec extension: {text[:120]!r}")
+
+
 def _facade_methods(project: Any, spec: Spec) -> list[dict[str, Any]]:
     table = spec.operations()
     methods: list[dict[str, Any]] = []
@@ -277,8 +329,9 @@ def _facade_methods(project: Any, spec: Spec) -> list[dict[str, Any]]:
                 {
                     "name": endpoint.name,
                     "module": f".api.{tag}.{endpoint.name}",
-                    "summary": endpoint.summary,
-                    "description": endpoint.description,
+                    "summary": _sentence(_text(endpoint.summary) or endpoint.name),
+                    "description": _text(endpoint.description).strip(),
+                    "rules": _rules_doc(op),
                     "args": args,
                     "returns": ok.prop.get_type_string(no_optional=True).as_unembedded_code(),
                     "pages": (pages := _pagination(op, ok.prop, args)),
@@ -286,6 +339,7 @@ def _facade_methods(project: Any, spec: Spec) -> list[dict[str, Any]]:
             )
             if pages is not None:
                 imports.update(pages.pop("imports"))
+            _check_user_text(methods[-1])
     methods.sort(key=lambda m: list(table).index(m["name"]))
     # Property imports include "from .types import UNSET, Unset" and the like; the facade needs only the names
     # of models, which it reaches as `models.<Name>` (the models package loads each one on first use).

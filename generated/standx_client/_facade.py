@@ -87,7 +87,7 @@ class StandX(SyncClientBase):
         sl_price: Decimal | int | str | None = None,
         timeout: Timeout | None = None,
     ) -> models.NewOrderResponse:
-        """Create a new order
+        """Create a new order.
 
         Submits a new order. A successful response means the order was **submitted**, not that it
         was executed: some orders (for example `alo`) may still be rejected during matching. To
@@ -101,7 +101,10 @@ class StandX(SyncClientBase):
 
         Requires the JWT and the body signature.
 
-
+        Checked before anything is sent (a `ValidationError` names the field). `price` is required when `order_type`
+        is `limit`. `price` is not allowed when `order_type` is `market`. Once the client knows the symbol's rules
+        (`load_symbol_rules()` or `symbol_rules=`), `price`, `tp_price` and `sl_price` must be multiples of the
+        symbol's price tick, and `qty` a multiple of its lot, within its order size range.
 
         Args:
             symbol: Trading pair.
@@ -152,11 +155,10 @@ class StandX(SyncClientBase):
         cl_ord_id: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.ApiResponse:
-        """Cancel an order
+        """Cancel an order.
 
-        Cancels one order, identified by `order_id` or `cl_ord_id`. **At least one of `order_id`
-        or `cl_ord_id` is required** (declared by `x-standx-require-one-of` on the request body
-        schema, not by `anyOf`).
+        Cancels one order, identified by its exchange id (`order_id`) or its client order id
+        (`cl_ord_id`).
 
         The endpoint is asynchronous: a successful response means the cancellation was accepted,
         not that the order is cancelled. Send `x-session-id` to receive the result on the order
@@ -164,7 +166,8 @@ class StandX(SyncClientBase):
 
         Requires the JWT and the body signature.
 
-
+        Checked before anything is sent (a `ValidationError` names the field). Give exactly one of `order_id` or
+        `cl_ord_id`.
 
         Args:
             x_session_id: Session id of the caller's order response stream (`wss://perps.standx.com/ws-api/v1`). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
@@ -194,11 +197,10 @@ class StandX(SyncClientBase):
         cl_ord_id_list: list[str] | None = None,
         timeout: Timeout | None = None,
     ) -> models.ApiResponse | list[int]:
-        """Cancel several orders
+        """Cancel several orders.
 
-        Cancels several orders, identified by order ids and/or client order ids. **At least one of
-        `order_id_list` or `cl_ord_id_list` is required** (declared by `x-standx-require-one-of` on
-        the request body schema).
+        Cancels several orders, identified by their exchange ids (`order_id_list`) or their client
+        order ids (`cl_ord_id_list`).
 
         The endpoint is asynchronous: subscribe to the order response stream to confirm each
         cancellation. The success body differs between doc versions: older docs (and the live API
@@ -207,7 +209,8 @@ class StandX(SyncClientBase):
 
         Requires the JWT and the body signature.
 
-
+        Checked before anything is sent (a `ValidationError` names the field). Give exactly one of `order_id_list` or
+        `cl_ord_id_list`.
 
         Args:
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
@@ -235,10 +238,9 @@ class StandX(SyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.ApiResponse:
-        """Change the leverage of a symbol
+        """Change the leverage of a symbol.
 
         Sets the leverage used for the caller's position in `symbol`. Requires the JWT and the body signature.
-
 
         Args:
             symbol: Trading pair.
@@ -266,10 +268,9 @@ class StandX(SyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.ApiResponse:
-        """Change the margin mode of a symbol
+        """Change the margin mode of a symbol.
 
         Switches the caller's position in `symbol` between cross and isolated margin. Requires the JWT and the body signature.
-
 
         Args:
             symbol: Trading pair.
@@ -297,12 +298,10 @@ class StandX(SyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.ApiResponse:
-        """Add or remove isolated margin
+        """Add or remove isolated margin.
 
         Moves margin into (positive `amount_in`) or out of (negative `amount_in`) the isolated
         position in `symbol`. Requires the JWT and the body signature.
-
-
 
         Args:
             symbol: Trading pair of the isolated position.
@@ -330,20 +329,20 @@ class StandX(SyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.Order:
-        """Query one order
+        """Query one order.
 
-        Returns one of the caller's orders. **At least one of `order_id` or `cl_ord_id` is
-        required** (declared by `x-standx-require-one-of` on this operation, not by the parameter
-        schemas).
+        Returns one of the caller's orders, identified by its exchange id (`order_id`) or its client
+        order id (`cl_ord_id`).
 
         Orders may be rejected asynchronously by the matching network after submission; for
         real-time updates use the order response stream. Requires the JWT.
 
-
+        Checked before anything is sent (a `ValidationError` names the field). Give exactly one of `order_id` or
+        `cl_ord_id`.
 
         Args:
-            order_id: Exchange order id to query. At least one of `order_id` or `cl_ord_id` is required.
-            cl_ord_id: Client order id to query. At least one of `order_id` or `cl_ord_id` is required.
+            order_id: Exchange order id to query.
+            cl_ord_id: Client order id to query.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
@@ -374,12 +373,10 @@ class StandX(SyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.OrderPage:
-        """Query the caller's orders
+        """Query the caller's orders.
 
         Returns the caller's orders (any status), newest first, filtered by the optional
         parameters. Page with `last_id`. Requires the JWT.
-
-
 
         Args:
             symbol: Only orders of this trading pair.
@@ -454,10 +451,9 @@ class StandX(SyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.OrderPage:
-        """Query the caller's open orders
+        """Query the caller's open orders.
 
         Returns all of the caller's open orders, optionally for one symbol. Requires the JWT.
-
 
         Args:
             symbol: Only open orders of this trading pair.
@@ -489,12 +485,10 @@ class StandX(SyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.TradePage:
-        """Query the caller's trades
+        """Query the caller's trades.
 
         Returns the caller's fills, newest first, filtered by the optional parameters. Page with
         `last_id`. Requires the JWT.
-
-
 
         Args:
             symbol: Only trades of this trading pair.
@@ -566,12 +560,10 @@ class StandX(SyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> list[models.FundingPayment]:
-        """Query the caller's funding payments
+        """Query the caller's funding payments.
 
         Returns the caller's funding payments and receipts as a bare JSON array. Page with
         `last_id`. Documented in the newest docs only. Requires the JWT.
-
-
 
         Args:
             symbol: Only funding of this trading pair.
@@ -635,10 +627,9 @@ class StandX(SyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.PositionConfig:
-        """Query the position configuration of a symbol
+        """Query the position configuration of a symbol.
 
         Returns the leverage and margin mode the caller uses for `symbol`. Requires the JWT.
-
 
         Args:
             symbol: Trading pair.
@@ -663,12 +654,10 @@ class StandX(SyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> list[models.Position]:
-        """Query the caller's positions
+        """Query the caller's positions.
 
         Returns the caller's positions as a bare JSON array, optionally for one symbol. Flat
         positions may remain listed with `qty` "0". Requires the JWT.
-
-
 
         Args:
             symbol: Only the position in this trading pair.
@@ -692,10 +681,9 @@ class StandX(SyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.Balance:
-        """Query the caller's balance
+        """Query the caller's balance.
 
         Returns the unified balance snapshot of the caller's perps account. Requires the JWT.
-
 
         Args:
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
@@ -716,12 +704,10 @@ class StandX(SyncClientBase):
         *,
         timeout: Timeout | None = None,
     ) -> models.MarketOverview:
-        """Query the market overview
+        """Query the market overview.
 
         Returns a summary of all markets (24h volume, open interest, funding rates, latest prices).
         Documented in the newest docs only. Public.
-
-
 
         Args:
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -735,14 +721,12 @@ class StandX(SyncClientBase):
         symbol: str | None = None,
         timeout: Timeout | None = None,
     ) -> list[models.SymbolInfo]:
-        """Query symbol configuration
+        """Query symbol configuration.
 
         Returns the trading configuration of symbols as a bare JSON array, even for a single
         symbol. `symbol` is optional: without it, **all** symbols are returned (the docs list the
         parameter as required, but the live API answers the bare call). Use this operation to
         discover the tradable symbols and their tick sizes at run time. Public.
-
-
 
         Args:
             symbol: Only this trading pair. Omit it to get every symbol.
@@ -764,10 +748,9 @@ class StandX(SyncClientBase):
         symbol: str,
         timeout: Timeout | None = None,
     ) -> models.SymbolMarket:
-        """Query the market snapshot of a symbol
+        """Query the market snapshot of a symbol.
 
         Returns prices, 24h statistics, open interest and funding of one symbol. Public.
-
 
         Args:
             symbol: Trading pair.
@@ -789,13 +772,11 @@ class StandX(SyncClientBase):
         symbol: str,
         timeout: Timeout | None = None,
     ) -> models.SymbolPrice:
-        """Query the prices of a symbol
+        """Query the prices of a symbol.
 
         Returns the index, mark, last and mid prices and the top of book of one symbol.
         `last_price`, `mid_price`, `spread_ask` and `spread_bid` may be null when there are no
         recent trades. Public.
-
-
 
         Args:
             symbol: Trading pair.
@@ -817,12 +798,10 @@ class StandX(SyncClientBase):
         symbol: str,
         timeout: Timeout | None = None,
     ) -> models.DepthBook:
-        """Query the order book of a symbol
+        """Query the order book of a symbol.
 
         Returns the order book levels of one symbol. The order of the levels in `asks` and `bids`
         is **not guaranteed**; sort them on the client. Public.
-
-
 
         Args:
             symbol: Trading pair.
@@ -844,10 +823,9 @@ class StandX(SyncClientBase):
         symbol: str,
         timeout: Timeout | None = None,
     ) -> list[models.RecentTrade]:
-        """Query the recent public trades of a symbol
+        """Query the recent public trades of a symbol.
 
         Returns the most recent public trades of one symbol as a bare JSON array. Public.
-
 
         Args:
             symbol: Trading pair.
@@ -871,10 +849,9 @@ class StandX(SyncClientBase):
         end_time: int,
         timeout: Timeout | None = None,
     ) -> list[models.FundingRate]:
-        """Query the funding rate history of a symbol
+        """Query the funding rate history of a symbol.
 
         Returns the funding rates of one symbol between `start_time` and `end_time` as a bare JSON array. Public.
-
 
         Args:
             symbol: Trading pair.
@@ -899,10 +876,9 @@ class StandX(SyncClientBase):
         *,
         timeout: Timeout | None = None,
     ) -> int:
-        """Get the kline server time
+        """Get the kline server time.
 
         Returns the server time as a bare JSON integer of Unix epoch **seconds**. Public.
-
 
         Args:
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -920,13 +896,11 @@ class StandX(SyncClientBase):
         count_back: int | None = None,
         timeout: Timeout | None = None,
     ) -> models.KlineHistory:
-        """Get kline (candlestick) history
+        """Get kline (candlestick) history.
 
         Returns candlesticks of one symbol in the TradingView UDF layout: parallel arrays of bar
         times (`t`, Unix seconds) and open/high/low/close/volume values. When the range holds no
         bars, `s` is `no_data` and the arrays may be absent. Public.
-
-
 
         Args:
             symbol: Trading pair.
@@ -955,10 +929,9 @@ class StandX(SyncClientBase):
         *,
         timeout: Timeout | None = None,
     ) -> str:
-        """Health check
+        """Health check.
 
         Answers the plain text `OK` (not JSON) when the service is up. Public.
-
 
         Args:
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -971,13 +944,11 @@ class StandX(SyncClientBase):
         *,
         timeout: Timeout | None = None,
     ) -> models.Region:
-        """Get the caller's region and the server time
+        """Get the caller's region and the server time.
 
         Served by the geo host `https://geo.standx.com`, not the perps host. Returns the region
         of the caller and the server time in Unix epoch **milliseconds**, which is useful to
         correct the local clock used for `x-request-timestamp`. Public.
-
-
 
         Args:
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -993,7 +964,7 @@ class StandX(SyncClientBase):
         request_id: str,
         timeout: Timeout | None = None,
     ) -> models.PrepareSigninResponse:
-        """Start a wallet sign-in (get the challenge to sign)
+        """Start a wallet sign-in (get the challenge to sign).
 
         First step of the wallet sign-in, served by the auth host `https://api.standx.com`. The
         client generates a fresh ed25519 key pair and sends its base58 public key as `requestId`,
@@ -1012,8 +983,6 @@ class StandX(SyncClientBase):
         The client must check `success`, and should check that the payload's `requestId` and
         `address` are the ones it sent before asking the wallet to sign. Then it signs `message`
         with the wallet and calls `login`. Public: no JWT, no body signature.
-
-
 
         Args:
             chain: Blockchain of the wallet that signs in.
@@ -1042,7 +1011,7 @@ class StandX(SyncClientBase):
         expires_seconds: int | None = None,
         timeout: Timeout | None = None,
     ) -> models.LoginResponse:
-        """Finish a wallet sign-in (exchange the wallet signature for the access JWT)
+        """Finish a wallet sign-in (exchange the wallet signature for the access JWT).
 
         Second step of the wallet sign-in, on the auth host `https://api.standx.com`. Send the
         `signedData` JWT from `prepare_signin` unchanged, the wallet's signature of its payload's
@@ -1061,8 +1030,6 @@ class StandX(SyncClientBase):
           over the UTF-8 bytes of `message` with the wallet key.
 
         Each challenge can be used once, before its `exp`. Public: no JWT, no body signature.
-
-
 
         Args:
             chain: Blockchain of the wallet that signs in.
@@ -1089,14 +1056,12 @@ class StandX(SyncClientBase):
         *,
         timeout: Timeout | None = None,
     ) -> models.Certs:
-        """Get the public key that verifies signedData
+        """Get the public key that verifies signedData.
 
         Served by the auth host `https://api.standx.com`. Returns the public key(s) that verify the
         ES256 `signedData` JWTs issued by `prepare_signin`. The docs name the endpoint but do not
         show its answer; this spec describes it as a JSON Web Key Set (RFC 7517) of P-256 keys,
         which is what the local mock serves. Verifying `signedData` is optional for clients. Public.
-
-
 
         Args:
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -1127,7 +1092,7 @@ class AsyncStandX(AsyncClientBase):
         sl_price: Decimal | int | str | None = None,
         timeout: Timeout | None = None,
     ) -> models.NewOrderResponse:
-        """Create a new order
+        """Create a new order.
 
         Submits a new order. A successful response means the order was **submitted**, not that it
         was executed: some orders (for example `alo`) may still be rejected during matching. To
@@ -1141,7 +1106,10 @@ class AsyncStandX(AsyncClientBase):
 
         Requires the JWT and the body signature.
 
-
+        Checked before anything is sent (a `ValidationError` names the field). `price` is required when `order_type`
+        is `limit`. `price` is not allowed when `order_type` is `market`. Once the client knows the symbol's rules
+        (`load_symbol_rules()` or `symbol_rules=`), `price`, `tp_price` and `sl_price` must be multiples of the
+        symbol's price tick, and `qty` a multiple of its lot, within its order size range.
 
         Args:
             symbol: Trading pair.
@@ -1192,11 +1160,10 @@ class AsyncStandX(AsyncClientBase):
         cl_ord_id: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.ApiResponse:
-        """Cancel an order
+        """Cancel an order.
 
-        Cancels one order, identified by `order_id` or `cl_ord_id`. **At least one of `order_id`
-        or `cl_ord_id` is required** (declared by `x-standx-require-one-of` on the request body
-        schema, not by `anyOf`).
+        Cancels one order, identified by its exchange id (`order_id`) or its client order id
+        (`cl_ord_id`).
 
         The endpoint is asynchronous: a successful response means the cancellation was accepted,
         not that the order is cancelled. Send `x-session-id` to receive the result on the order
@@ -1204,7 +1171,8 @@ class AsyncStandX(AsyncClientBase):
 
         Requires the JWT and the body signature.
 
-
+        Checked before anything is sent (a `ValidationError` names the field). Give exactly one of `order_id` or
+        `cl_ord_id`.
 
         Args:
             x_session_id: Session id of the caller's order response stream (`wss://perps.standx.com/ws-api/v1`). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
@@ -1234,11 +1202,10 @@ class AsyncStandX(AsyncClientBase):
         cl_ord_id_list: list[str] | None = None,
         timeout: Timeout | None = None,
     ) -> models.ApiResponse | list[int]:
-        """Cancel several orders
+        """Cancel several orders.
 
-        Cancels several orders, identified by order ids and/or client order ids. **At least one of
-        `order_id_list` or `cl_ord_id_list` is required** (declared by `x-standx-require-one-of` on
-        the request body schema).
+        Cancels several orders, identified by their exchange ids (`order_id_list`) or their client
+        order ids (`cl_ord_id_list`).
 
         The endpoint is asynchronous: subscribe to the order response stream to confirm each
         cancellation. The success body differs between doc versions: older docs (and the live API
@@ -1247,7 +1214,8 @@ class AsyncStandX(AsyncClientBase):
 
         Requires the JWT and the body signature.
 
-
+        Checked before anything is sent (a `ValidationError` names the field). Give exactly one of `order_id_list` or
+        `cl_ord_id_list`.
 
         Args:
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
@@ -1275,10 +1243,9 @@ class AsyncStandX(AsyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.ApiResponse:
-        """Change the leverage of a symbol
+        """Change the leverage of a symbol.
 
         Sets the leverage used for the caller's position in `symbol`. Requires the JWT and the body signature.
-
 
         Args:
             symbol: Trading pair.
@@ -1306,10 +1273,9 @@ class AsyncStandX(AsyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.ApiResponse:
-        """Change the margin mode of a symbol
+        """Change the margin mode of a symbol.
 
         Switches the caller's position in `symbol` between cross and isolated margin. Requires the JWT and the body signature.
-
 
         Args:
             symbol: Trading pair.
@@ -1337,12 +1303,10 @@ class AsyncStandX(AsyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.ApiResponse:
-        """Add or remove isolated margin
+        """Add or remove isolated margin.
 
         Moves margin into (positive `amount_in`) or out of (negative `amount_in`) the isolated
         position in `symbol`. Requires the JWT and the body signature.
-
-
 
         Args:
             symbol: Trading pair of the isolated position.
@@ -1370,20 +1334,20 @@ class AsyncStandX(AsyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.Order:
-        """Query one order
+        """Query one order.
 
-        Returns one of the caller's orders. **At least one of `order_id` or `cl_ord_id` is
-        required** (declared by `x-standx-require-one-of` on this operation, not by the parameter
-        schemas).
+        Returns one of the caller's orders, identified by its exchange id (`order_id`) or its client
+        order id (`cl_ord_id`).
 
         Orders may be rejected asynchronously by the matching network after submission; for
         real-time updates use the order response stream. Requires the JWT.
 
-
+        Checked before anything is sent (a `ValidationError` names the field). Give exactly one of `order_id` or
+        `cl_ord_id`.
 
         Args:
-            order_id: Exchange order id to query. At least one of `order_id` or `cl_ord_id` is required.
-            cl_ord_id: Client order id to query. At least one of `order_id` or `cl_ord_id` is required.
+            order_id: Exchange order id to query.
+            cl_ord_id: Client order id to query.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
@@ -1414,12 +1378,10 @@ class AsyncStandX(AsyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.OrderPage:
-        """Query the caller's orders
+        """Query the caller's orders.
 
         Returns the caller's orders (any status), newest first, filtered by the optional
         parameters. Page with `last_id`. Requires the JWT.
-
-
 
         Args:
             symbol: Only orders of this trading pair.
@@ -1494,10 +1456,9 @@ class AsyncStandX(AsyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.OrderPage:
-        """Query the caller's open orders
+        """Query the caller's open orders.
 
         Returns all of the caller's open orders, optionally for one symbol. Requires the JWT.
-
 
         Args:
             symbol: Only open orders of this trading pair.
@@ -1529,12 +1490,10 @@ class AsyncStandX(AsyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.TradePage:
-        """Query the caller's trades
+        """Query the caller's trades.
 
         Returns the caller's fills, newest first, filtered by the optional parameters. Page with
         `last_id`. Requires the JWT.
-
-
 
         Args:
             symbol: Only trades of this trading pair.
@@ -1606,12 +1565,10 @@ class AsyncStandX(AsyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> list[models.FundingPayment]:
-        """Query the caller's funding payments
+        """Query the caller's funding payments.
 
         Returns the caller's funding payments and receipts as a bare JSON array. Page with
         `last_id`. Documented in the newest docs only. Requires the JWT.
-
-
 
         Args:
             symbol: Only funding of this trading pair.
@@ -1675,10 +1632,9 @@ class AsyncStandX(AsyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.PositionConfig:
-        """Query the position configuration of a symbol
+        """Query the position configuration of a symbol.
 
         Returns the leverage and margin mode the caller uses for `symbol`. Requires the JWT.
-
 
         Args:
             symbol: Trading pair.
@@ -1703,12 +1659,10 @@ class AsyncStandX(AsyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> list[models.Position]:
-        """Query the caller's positions
+        """Query the caller's positions.
 
         Returns the caller's positions as a bare JSON array, optionally for one symbol. Flat
         positions may remain listed with `qty` "0". Requires the JWT.
-
-
 
         Args:
             symbol: Only the position in this trading pair.
@@ -1732,10 +1686,9 @@ class AsyncStandX(AsyncClientBase):
         x_impersonate: str | None = None,
         timeout: Timeout | None = None,
     ) -> models.Balance:
-        """Query the caller's balance
+        """Query the caller's balance.
 
         Returns the unified balance snapshot of the caller's perps account. Requires the JWT.
-
 
         Args:
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
@@ -1756,12 +1709,10 @@ class AsyncStandX(AsyncClientBase):
         *,
         timeout: Timeout | None = None,
     ) -> models.MarketOverview:
-        """Query the market overview
+        """Query the market overview.
 
         Returns a summary of all markets (24h volume, open interest, funding rates, latest prices).
         Documented in the newest docs only. Public.
-
-
 
         Args:
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -1775,14 +1726,12 @@ class AsyncStandX(AsyncClientBase):
         symbol: str | None = None,
         timeout: Timeout | None = None,
     ) -> list[models.SymbolInfo]:
-        """Query symbol configuration
+        """Query symbol configuration.
 
         Returns the trading configuration of symbols as a bare JSON array, even for a single
         symbol. `symbol` is optional: without it, **all** symbols are returned (the docs list the
         parameter as required, but the live API answers the bare call). Use this operation to
         discover the tradable symbols and their tick sizes at run time. Public.
-
-
 
         Args:
             symbol: Only this trading pair. Omit it to get every symbol.
@@ -1804,10 +1753,9 @@ class AsyncStandX(AsyncClientBase):
         symbol: str,
         timeout: Timeout | None = None,
     ) -> models.SymbolMarket:
-        """Query the market snapshot of a symbol
+        """Query the market snapshot of a symbol.
 
         Returns prices, 24h statistics, open interest and funding of one symbol. Public.
-
 
         Args:
             symbol: Trading pair.
@@ -1829,13 +1777,11 @@ class AsyncStandX(AsyncClientBase):
         symbol: str,
         timeout: Timeout | None = None,
     ) -> models.SymbolPrice:
-        """Query the prices of a symbol
+        """Query the prices of a symbol.
 
         Returns the index, mark, last and mid prices and the top of book of one symbol.
         `last_price`, `mid_price`, `spread_ask` and `spread_bid` may be null when there are no
         recent trades. Public.
-
-
 
         Args:
             symbol: Trading pair.
@@ -1857,12 +1803,10 @@ class AsyncStandX(AsyncClientBase):
         symbol: str,
         timeout: Timeout | None = None,
     ) -> models.DepthBook:
-        """Query the order book of a symbol
+        """Query the order book of a symbol.
 
         Returns the order book levels of one symbol. The order of the levels in `asks` and `bids`
         is **not guaranteed**; sort them on the client. Public.
-
-
 
         Args:
             symbol: Trading pair.
@@ -1884,10 +1828,9 @@ class AsyncStandX(AsyncClientBase):
         symbol: str,
         timeout: Timeout | None = None,
     ) -> list[models.RecentTrade]:
-        """Query the recent public trades of a symbol
+        """Query the recent public trades of a symbol.
 
         Returns the most recent public trades of one symbol as a bare JSON array. Public.
-
 
         Args:
             symbol: Trading pair.
@@ -1911,10 +1854,9 @@ class AsyncStandX(AsyncClientBase):
         end_time: int,
         timeout: Timeout | None = None,
     ) -> list[models.FundingRate]:
-        """Query the funding rate history of a symbol
+        """Query the funding rate history of a symbol.
 
         Returns the funding rates of one symbol between `start_time` and `end_time` as a bare JSON array. Public.
-
 
         Args:
             symbol: Trading pair.
@@ -1939,10 +1881,9 @@ class AsyncStandX(AsyncClientBase):
         *,
         timeout: Timeout | None = None,
     ) -> int:
-        """Get the kline server time
+        """Get the kline server time.
 
         Returns the server time as a bare JSON integer of Unix epoch **seconds**. Public.
-
 
         Args:
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -1960,13 +1901,11 @@ class AsyncStandX(AsyncClientBase):
         count_back: int | None = None,
         timeout: Timeout | None = None,
     ) -> models.KlineHistory:
-        """Get kline (candlestick) history
+        """Get kline (candlestick) history.
 
         Returns candlesticks of one symbol in the TradingView UDF layout: parallel arrays of bar
         times (`t`, Unix seconds) and open/high/low/close/volume values. When the range holds no
         bars, `s` is `no_data` and the arrays may be absent. Public.
-
-
 
         Args:
             symbol: Trading pair.
@@ -1995,10 +1934,9 @@ class AsyncStandX(AsyncClientBase):
         *,
         timeout: Timeout | None = None,
     ) -> str:
-        """Health check
+        """Health check.
 
         Answers the plain text `OK` (not JSON) when the service is up. Public.
-
 
         Args:
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -2011,13 +1949,11 @@ class AsyncStandX(AsyncClientBase):
         *,
         timeout: Timeout | None = None,
     ) -> models.Region:
-        """Get the caller's region and the server time
+        """Get the caller's region and the server time.
 
         Served by the geo host `https://geo.standx.com`, not the perps host. Returns the region
         of the caller and the server time in Unix epoch **milliseconds**, which is useful to
         correct the local clock used for `x-request-timestamp`. Public.
-
-
 
         Args:
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
@@ -2033,7 +1969,7 @@ class AsyncStandX(AsyncClientBase):
         request_id: str,
         timeout: Timeout | None = None,
     ) -> models.PrepareSigninResponse:
-        """Start a wallet sign-in (get the challenge to sign)
+        """Start a wallet sign-in (get the challenge to sign).
 
         First step of the wallet sign-in, served by the auth host `https://api.standx.com`. The
         client generates a fresh ed25519 key pair and sends its base58 public key as `requestId`,
@@ -2052,8 +1988,6 @@ class AsyncStandX(AsyncClientBase):
         The client must check `success`, and should check that the payload's `requestId` and
         `address` are the ones it sent before asking the wallet to sign. Then it signs `message`
         with the wallet and calls `login`. Public: no JWT, no body signature.
-
-
 
         Args:
             chain: Blockchain of the wallet that signs in.
@@ -2082,7 +2016,7 @@ class AsyncStandX(AsyncClientBase):
         expires_seconds: int | None = None,
         timeout: Timeout | None = None,
     ) -> models.LoginResponse:
-        """Finish a wallet sign-in (exchange the wallet signature for the access JWT)
+        """Finish a wallet sign-in (exchange the wallet signature for the access JWT).
 
         Second step of the wallet sign-in, on the auth host `https://api.standx.com`. Send the
         `signedData` JWT from `prepare_signin` unchanged, the wallet's signature of its payload's
@@ -2101,8 +2035,6 @@ class AsyncStandX(AsyncClientBase):
           over the UTF-8 bytes of `message` with the wallet key.
 
         Each challenge can be used once, before its `exp`. Public: no JWT, no body signature.
-
-
 
         Args:
             chain: Blockchain of the wallet that signs in.
@@ -2129,14 +2061,12 @@ class AsyncStandX(AsyncClientBase):
         *,
         timeout: Timeout | None = None,
     ) -> models.Certs:
-        """Get the public key that verifies signedData
+        """Get the public key that verifies signedData.
 
         Served by the auth host `https://api.standx.com`. Returns the public key(s) that verify the
         ES256 `signedData` JWTs issued by `prepare_signin`. The docs name the endpoint but do not
         show its answer; this spec describes it as a JSON Web Key Set (RFC 7517) of P-256 keys,
         which is what the local mock serves. Verifying `signedData` is optional for clients. Public.
-
-
 
         Args:
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import nacl.signing
+import pytest
 import standx_client
 import yaml
 from standx_client import AuthenticatedClient, StandXAuth
@@ -125,3 +126,45 @@ def test_every_facade_argument_is_documented() -> None:
                 undocumented.append(f"{name}({param})")
     assert checked >= 25
     assert undocumented == []
+
+
+def _docstrings() -> dict[str, str]:
+    import inspect
+
+    found = {}
+    for cls in (standx_client.StandX, standx_client.AsyncStandX):
+        for name, method in inspect.getmembers(cls, callable):
+            if not name.startswith("_") and method.__doc__:
+                found[f"{cls.__name__}.{name}"] = inspect.cleandoc(method.__doc__)
+    return found
+
+
+def test_facade_docstrings_name_no_spec_extension() -> None:
+    docs = _docstrings()
+    assert len(docs) > 50
+    assert [name for name, doc in docs.items() if "x-standx" in doc or "x_standx" in doc] == []
+
+
+def test_one_of_docstrings_agree_with_the_validation() -> None:
+    """Each operation whose table row requires exactly one of a group says so in words, and the client refuses
+    both and neither before sending."""
+    import httpx
+    from standx_client._operations import OPERATIONS
+
+    from tests.conftest import JWT, SEED_HEX, Recorder
+
+    docs = _docstrings()
+    groups = {name: op.require_one_of for name, op in OPERATIONS.items() if op.require_one_of}
+    assert {"cancel_order", "cancel_orders", "query_order"} <= set(groups)
+    sample = {"order_id": 1, "cl_ord_id": "abc", "order_id_list": [1], "cl_ord_id_list": ["abc"]}
+    recorder = Recorder({})
+    client = standx_client.StandX(jwt=JWT, signing_key=SEED_HEX, transport=httpx.MockTransport(recorder))
+    for name, op_groups in groups.items():
+        doc = " ".join(docs[f"StandX.{name}"].split())
+        assert "at least one" not in doc.lower(), name
+        for group in op_groups:
+            assert f"Give exactly one of {' or '.join(f'`{g}`' for g in group)}." in doc, name
+            for values in ({g: sample[g] for g in group}, {}):
+                with pytest.raises(standx_client.ValidationError):
+                    getattr(client, name)(**values)
+    assert recorder.requests == []

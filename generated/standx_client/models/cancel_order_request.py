@@ -13,7 +13,7 @@ T = TypeVar("T", bound="CancelOrderRequest")
 
 @_attrs_define
 class CancelOrderRequest:
-    """Body of cancel_order. At least one of `order_id` or `cl_ord_id` is required (see `x-standx-require-one-of`)."""
+    """Body of cancel_order: the order to cancel, by `order_id` or by `cl_ord_id`."""
 
     order_id: int | Unset = UNSET
     """ Exchange order id to cancel. """

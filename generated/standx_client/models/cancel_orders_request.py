@@ -13,10 +13,7 @@ T = TypeVar("T", bound="CancelOrdersRequest")
 
 @_attrs_define
 class CancelOrdersRequest:
-    """Body of cancel_orders. At least one of `order_id_list` or `cl_ord_id_list` is required (see `x-standx-require-one-
-    of`).
-
-    """
+    """Body of cancel_orders: the orders to cancel, by `order_id_list` or by `cl_ord_id_list`."""
 
     order_id_list: list[int] | Unset = UNSET
     """ Exchange order ids to cancel. """

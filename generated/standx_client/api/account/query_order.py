@@ -112,9 +112,8 @@ def sync_detailed(
 ) -> Response[Error | Order]:
     """Query one order
 
-     Returns one of the caller's orders. **At least one of `order_id` or `cl_ord_id` is
-    required** (declared by `x-standx-require-one-of` on this operation, not by the parameter
-    schemas).
+     Returns one of the caller's orders, identified by its exchange id (`order_id`) or its client
+    order id (`cl_ord_id`).
 
     Orders may be rejected asynchronously by the matching network after submission; for
     real-time updates use the order response stream. Requires the JWT.
@@ -156,9 +155,8 @@ def sync(
 ) -> Error | Order | None:
     """Query one order
 
-     Returns one of the caller's orders. **At least one of `order_id` or `cl_ord_id` is
-    required** (declared by `x-standx-require-one-of` on this operation, not by the parameter
-    schemas).
+     Returns one of the caller's orders, identified by its exchange id (`order_id`) or its client
+    order id (`cl_ord_id`).
 
     Orders may be rejected asynchronously by the matching network after submission; for
     real-time updates use the order response stream. Requires the JWT.
@@ -195,9 +193,8 @@ async def asyncio_detailed(
 ) -> Response[Error | Order]:
     """Query one order
 
-     Returns one of the caller's orders. **At least one of `order_id` or `cl_ord_id` is
-    required** (declared by `x-standx-require-one-of` on this operation, not by the parameter
-    schemas).
+     Returns one of the caller's orders, identified by its exchange id (`order_id`) or its client
+    order id (`cl_ord_id`).
 
     Orders may be rejected asynchronously by the matching network after submission; for
     real-time updates use the order response stream. Requires the JWT.
@@ -237,9 +234,8 @@ async def asyncio(
 ) -> Error | Order | None:
     """Query one order
 
-     Returns one of the caller's orders. **At least one of `order_id` or `cl_ord_id` is
-    required** (declared by `x-standx-require-one-of` on this operation, not by the parameter
-    schemas).
+     Returns one of the caller's orders, identified by its exchange id (`order_id`) or its client
+    order id (`cl_ord_id`).
 
     Orders may be rejected asynchronously by the matching network after submission; for
     real-time updates use the order response stream. Requires the JWT.

@@ -111,9 +111,8 @@ def sync_detailed(
 ) -> Response[ApiResponse | Error]:
     """Cancel an order
 
-     Cancels one order, identified by `order_id` or `cl_ord_id`. **At least one of `order_id`
-    or `cl_ord_id` is required** (declared by `x-standx-require-one-of` on the request body
-    schema, not by `anyOf`).
+     Cancels one order, identified by its exchange id (`order_id`) or its client order id
+    (`cl_ord_id`).
 
     The endpoint is asynchronous: a successful response means the cancellation was accepted,
     not that the order is cancelled. Send `x-session-id` to receive the result on the order
@@ -124,8 +123,8 @@ def sync_detailed(
     Args:
         x_session_id (str | Unset):
         x_impersonate (str | Unset):
-        body (CancelOrderRequest): Body of cancel_order. At least one of `order_id` or `cl_ord_id`
-            is required (see `x-standx-require-one-of`).
+        body (CancelOrderRequest): Body of cancel_order: the order to cancel, by `order_id` or by
+            `cl_ord_id`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -157,9 +156,8 @@ def sync(
 ) -> ApiResponse | Error | None:
     """Cancel an order
 
-     Cancels one order, identified by `order_id` or `cl_ord_id`. **At least one of `order_id`
-    or `cl_ord_id` is required** (declared by `x-standx-require-one-of` on the request body
-    schema, not by `anyOf`).
+     Cancels one order, identified by its exchange id (`order_id`) or its client order id
+    (`cl_ord_id`).
 
     The endpoint is asynchronous: a successful response means the cancellation was accepted,
     not that the order is cancelled. Send `x-session-id` to receive the result on the order
@@ -170,8 +168,8 @@ def sync(
     Args:
         x_session_id (str | Unset):
         x_impersonate (str | Unset):
-        body (CancelOrderRequest): Body of cancel_order. At least one of `order_id` or `cl_ord_id`
-            is required (see `x-standx-require-one-of`).
+        body (CancelOrderRequest): Body of cancel_order: the order to cancel, by `order_id` or by
+            `cl_ord_id`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -198,9 +196,8 @@ async def asyncio_detailed(
 ) -> Response[ApiResponse | Error]:
     """Cancel an order
 
-     Cancels one order, identified by `order_id` or `cl_ord_id`. **At least one of `order_id`
-    or `cl_ord_id` is required** (declared by `x-standx-require-one-of` on the request body
-    schema, not by `anyOf`).
+     Cancels one order, identified by its exchange id (`order_id`) or its client order id
+    (`cl_ord_id`).
 
     The endpoint is asynchronous: a successful response means the cancellation was accepted,
     not that the order is cancelled. Send `x-session-id` to receive the result on the order
@@ -211,8 +208,8 @@ async def asyncio_detailed(
     Args:
         x_session_id (str | Unset):
         x_impersonate (str | Unset):
-        body (CancelOrderRequest): Body of cancel_order. At least one of `order_id` or `cl_ord_id`
-            is required (see `x-standx-require-one-of`).
+        body (CancelOrderRequest): Body of cancel_order: the order to cancel, by `order_id` or by
+            `cl_ord_id`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -242,9 +239,8 @@ async def asyncio(
 ) -> ApiResponse | Error | None:
     """Cancel an order
 
-     Cancels one order, identified by `order_id` or `cl_ord_id`. **At least one of `order_id`
-    or `cl_ord_id` is required** (declared by `x-standx-require-one-of` on the request body
-    schema, not by `anyOf`).
+     Cancels one order, identified by its exchange id (`order_id`) or its client order id
+    (`cl_ord_id`).
 
     The endpoint is asynchronous: a successful response means the cancellation was accepted,
     not that the order is cancelled. Send `x-session-id` to receive the result on the order
@@ -255,8 +251,8 @@ async def asyncio(
     Args:
         x_session_id (str | Unset):
         x_impersonate (str | Unset):
-        body (CancelOrderRequest): Body of cancel_order. At least one of `order_id` or `cl_ord_id`
-            is required (see `x-standx-require-one-of`).
+        body (CancelOrderRequest): Body of cancel_order: the order to cancel, by `order_id` or by
+            `cl_ord_id`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

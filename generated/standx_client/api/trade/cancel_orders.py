@@ -144,9 +144,8 @@ def sync_detailed(
 ) -> Response[ApiResponse | list[int] | Error]:
     """Cancel several orders
 
-     Cancels several orders, identified by order ids and/or client order ids. **At least one of
-    `order_id_list` or `cl_ord_id_list` is required** (declared by `x-standx-require-one-of` on
-    the request body schema).
+     Cancels several orders, identified by their exchange ids (`order_id_list`) or their client
+    order ids (`cl_ord_id_list`).
 
     The endpoint is asynchronous: subscribe to the order response stream to confirm each
     cancellation. The success body differs between doc versions: older docs (and the live API
@@ -157,8 +156,8 @@ def sync_detailed(
 
     Args:
         x_impersonate (str | Unset):
-        body (CancelOrdersRequest): Body of cancel_orders. At least one of `order_id_list` or
-            `cl_ord_id_list` is required (see `x-standx-require-one-of`).
+        body (CancelOrdersRequest): Body of cancel_orders: the orders to cancel, by
+            `order_id_list` or by `cl_ord_id_list`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -188,9 +187,8 @@ def sync(
 ) -> ApiResponse | list[int] | Error | None:
     """Cancel several orders
 
-     Cancels several orders, identified by order ids and/or client order ids. **At least one of
-    `order_id_list` or `cl_ord_id_list` is required** (declared by `x-standx-require-one-of` on
-    the request body schema).
+     Cancels several orders, identified by their exchange ids (`order_id_list`) or their client
+    order ids (`cl_ord_id_list`).
 
     The endpoint is asynchronous: subscribe to the order response stream to confirm each
     cancellation. The success body differs between doc versions: older docs (and the live API
@@ -201,8 +199,8 @@ def sync(
 
     Args:
         x_impersonate (str | Unset):
-        body (CancelOrdersRequest): Body of cancel_orders. At least one of `order_id_list` or
-            `cl_ord_id_list` is required (see `x-standx-require-one-of`).
+        body (CancelOrdersRequest): Body of cancel_orders: the orders to cancel, by
+            `order_id_list` or by `cl_ord_id_list`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -227,9 +225,8 @@ async def asyncio_detailed(
 ) -> Response[ApiResponse | list[int] | Error]:
     """Cancel several orders
 
-     Cancels several orders, identified by order ids and/or client order ids. **At least one of
-    `order_id_list` or `cl_ord_id_list` is required** (declared by `x-standx-require-one-of` on
-    the request body schema).
+     Cancels several orders, identified by their exchange ids (`order_id_list`) or their client
+    order ids (`cl_ord_id_list`).
 
     The endpoint is asynchronous: subscribe to the order response stream to confirm each
     cancellation. The success body differs between doc versions: older docs (and the live API
@@ -240,8 +237,8 @@ async def asyncio_detailed(
 
     Args:
         x_impersonate (str | Unset):
-        body (CancelOrdersRequest): Body of cancel_orders. At least one of `order_id_list` or
-            `cl_ord_id_list` is required (see `x-standx-require-one-of`).
+        body (CancelOrdersRequest): Body of cancel_orders: the orders to cancel, by
+            `order_id_list` or by `cl_ord_id_list`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -269,9 +266,8 @@ async def asyncio(
 ) -> ApiResponse | list[int] | Error | None:
     """Cancel several orders
 
-     Cancels several orders, identified by order ids and/or client order ids. **At least one of
-    `order_id_list` or `cl_ord_id_list` is required** (declared by `x-standx-require-one-of` on
-    the request body schema).
+     Cancels several orders, identified by their exchange ids (`order_id_list`) or their client
+    order ids (`cl_ord_id_list`).
 
     The endpoint is asynchronous: subscribe to the order response stream to confirm each
     cancellation. The success body differs between doc versions: older docs (and the live API
@@ -282,8 +278,8 @@ async def asyncio(
 
     Args:
         x_impersonate (str | Unset):
-        body (CancelOrdersRequest): Body of cancel_orders. At least one of `order_id_list` or
-            `cl_ord_id_list` is required (see `x-standx-require-one-of`).
+        body (CancelOrdersRequest): Body of cancel_orders: the orders to cancel, by
+            `order_id_list` or by `cl_ord_id_list`.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
