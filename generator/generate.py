@@ -12,8 +12,9 @@ Runs the pinned openapi-python-client with this project's extensions:
   bounded table first, and the client's own decode taken apart in place (`_owned`) instead of copied;
 
 then lays `overlays/` into the package and puts a do-not-edit banner on every file.
-Usage: python generator/generate.py [--out-root DIR] [--spec FILE]
-(defaults: the repository root and openapi/standx.yaml)
+Usage: python generator/generate.py [--out-root DIR] [--spec FILE] [--check] [--quiet]
+(defaults: the repository root and openapi/standx.yaml). It lists the files it changed; --check generates into
+a temporary directory instead and reports, with real paths, how the output root differs from it (exit 1).
 """
 
 from __future__ import annotations
@@ -466,12 +467,96 @@ def _copy_spec_for_mock(out_root: Path, spec: Spec) -> None:
     )
 
 
+# Everything `make generate` writes, relative to the output root.
+OUTPUTS = (f"generated/{PACKAGE}", "mock/standx_mock/standx.yaml", "mock/standx_mock/_spec_hash.py")
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    """relative posix path -> content of every file `make generate` writes under `root`."""
+    files: dict[str, bytes] = {}
+    for output in OUTPUTS:
+        path = root / output
+        candidates = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for file in candidates:
+            if file.is_file() and "__pycache__" not in file.parts:
+                files[file.relative_to(root).as_posix()] = file.read_bytes()
+    return files
+
+
+def _changes(before: dict[str, bytes], after: dict[str, bytes]) -> list[tuple[str, str]]:
+    """(M|A|D, path) for every file that differs, in path order."""
+    marks = [("M", p) for p in before.keys() & after.keys() if before[p] != after[p]]
+    marks += [("A", p) for p in after.keys() - before.keys()] + [("D", p) for p in before.keys() - after.keys()]
+    return sorted(marks, key=lambda mark: mark[1])
+
+
+def _report_changes(before: dict[str, bytes], after: dict[str, bytes]) -> None:
+    changes = _changes(before, after)
+    if not changes:
+        print("make generate: no file changed (the committed output matches openapi/standx.yaml)")
+        return
+    print(f"make generate: {len(changes)} file{'s' * (len(changes) != 1)} changed (M modified, A added, D deleted):")
+    for mark, path in changes:
+        print(f"  {mark} {path}")
+    print("Next: `make spec-diff` classifies the spec change (breaking or not), then `make test`, then commit.")
+
+
+def _check(spec_path: Path, root: Path) -> int:
+    """`make check-generated`: generate into a temporary root and compare with `root`, naming real paths."""
+    import difflib
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(
+            [sys.executable, __file__, "--spec", str(spec_path), "--out-root", tmp, "--quiet"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode:
+            print(done.stdout + done.stderr, file=sys.stderr)
+            return done.returncode
+        changes = _changes(_snapshot(root), fresh := _snapshot(Path(tmp)))
+    if not changes:
+        print("check-generated: generated code matches openapi/standx.yaml, generator/ and overlays/")
+        return 0
+    committed = _snapshot(root)
+    for output in OUTPUTS:
+        mine = [(mark, path) for mark, path in changes if path == output or path.startswith(output + "/")]
+        if not mine:
+            continue
+        print(f"STALE: {output} differs from a fresh 'make generate':")
+        for mark, path in mine:
+            what = {
+                "M": "differs",
+                "A": "missing (a fresh generation adds it)",
+                "D": "extra (a fresh generation has no such file)",
+            }[mark]
+            print(f"  {path}: {what}")
+        for mark, path in mine:
+            if mark != "M":
+                continue
+            old, new = (c.decode("utf-8", "replace").splitlines(keepends=True) for c in (committed[path], fresh[path]))
+            diff = list(difflib.unified_diff(old, new, f"{path} (committed)", f"{path} (fresh make generate)", n=2))
+            for line in diff[:40]:
+                print(line, end="" if line.endswith("\n") else "\n")
+    print("Run 'make generate' and commit the result.")
+    return 1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-root", type=Path, default=ROOT)
     parser.add_argument("--spec", type=Path, default=SPEC)
+    parser.add_argument(
+        "--check", action="store_true", help="compare --out-root with a fresh generation; exit 1 if stale"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no list of changed files")
     options = parser.parse_args()
     out_root = options.out_root.resolve()
+    if options.check:
+        raise SystemExit(_check(options.spec.resolve(), out_root))
 
     # The ruff post hooks must be the pinned ruff of this environment, found without an activated venv.
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -481,6 +566,7 @@ def main() -> None:
     _patch_json_source()
     _patch_project(spec)
 
+    before = {} if options.quiet else _snapshot(out_root)
     package_dir = out_root / "generated" / PACKAGE
     shutil.rmtree(package_dir, ignore_errors=True)
     package_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -489,6 +575,8 @@ def main() -> None:
     _stamp(package_dir)  # before the overlays go in: they carry their own banner
     _lay_overlays(package_dir)
     _copy_spec_for_mock(out_root, spec)
+    if not options.quiet:
+        _report_changes(before, _snapshot(out_root))
 
 
 if __name__ == "__main__":

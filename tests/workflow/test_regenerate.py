@@ -255,9 +255,20 @@ def test_make_generate_and_check_generated_on_a_repo_copy(tmp_path: Path) -> Non
     assert stale.returncode != 0
     assert "STALE: generated/standx_client differs from a fresh 'make generate'" in stale.stdout
     assert "STALE: mock/standx_mock/standx.yaml differs" in stale.stdout
-    assert "region.py" in stale.stdout  # the diff summary names the file that changed
+    # Real paths: the committed file by its repository path, the two sides of the diff labelled apart.
+    assert "  generated/standx_client/models/region.py: differs" in stale.stdout
+    assert "--- generated/standx_client/models/region.py (committed)" in stale.stdout
+    assert "+++ generated/standx_client/models/region.py (fresh make generate)" in stale.stdout
+    assert "/tmp" not in stale.stdout and str(tmp_path) not in stale.stdout
     assert "Run 'make generate' and commit the result." in stale.stdout
 
-    assert make("generate", cwd=repo).returncode == 0
+    regenerated = make("generate", cwd=repo)
+    assert regenerated.returncode == 0
+    listed = [line.split() for line in regenerated.stdout.splitlines() if line.startswith("  ")]
+    assert ["M", "generated/standx_client/models/region.py"] in listed
+    assert ["M", "mock/standx_mock/standx.yaml"] in listed
+    assert all(path != "generated/standx_client/models/order.py" for _, path in listed)  # unchanged: not listed
+    assert "make spec-diff" in regenerated.stdout
     again = make("check-generated", cwd=repo)
     assert again.returncode == 0, again.stdout + again.stderr
+    assert "no file changed" in make("generate", cwd=repo).stdout
