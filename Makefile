@@ -16,11 +16,12 @@ export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
-# The virtual environment, rebuilt when pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml
+# The virtual environment, rebuilt when pyproject.toml or constraints.txt changes: pyproject.toml's ranges, pinned
+# to the exact tested set in constraints.txt.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,mock,ws]'
+	$(PY) -m pip install --quiet -e '.[dev,mock,ws]' -c constraints.txt
 	touch $@
 
 # Pinned npm tools (Prism, Redocly) from the committed lock file.
@@ -62,6 +63,16 @@ demo: $(VENV)/.installed  ## the client against the local mock exchange: a short
 
 clean:  ## remove caches (keeps .venv and node_modules)
 	rm -rf .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info
+
+# --- Dependencies ----------------------------------------------------------------------------------------------
+.PHONY: constraints
+
+constraints:  ## refresh constraints.txt: the newest versions pyproject.toml's ranges allow, resolved in a fresh venv
+	rm -rf .venv-constraints && $(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/pip install --quiet --upgrade pip
+	.venv-constraints/bin/pip install --quiet -e '.[dev,mock,ws,evm]'
+	{ sed -n '/^#/p' constraints.txt; .venv-constraints/bin/pip freeze --exclude-editable | grep -v '^#'; } > constraints.new
+	mv constraints.new constraints.txt && rm -rf .venv-constraints
 
 # --- Spec evolution and distribution (docs/workflows.md) --------------------------------------------------------
 .PHONY: spec-diff vendor wheel

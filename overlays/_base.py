@@ -30,6 +30,7 @@ import httpx
 
 from . import _json, models  # models: each loads on first use; `models.Order` keeps get_type_hints working
 from ._json import TooDeepError
+from ._httpx_compat import async_transport_for, transport_for
 from ._operation import Operation
 from ._validate import declared_headers, prepare
 from .exceptions import (
@@ -692,8 +693,8 @@ class SyncClientBase(_ClientCore[httpx.BaseTransport]):
 
     def _send(self, request: httpx.Request) -> httpx.Response:
         # The transport httpx itself would use for this URL: the one given, or its pool (with any proxy from
-        # HTTPS_PROXY/NO_PROXY). `_transport_for_url` is httpx 0.28's mount lookup; httpx is pinned below 0.29.
-        response = self._http._transport_for_url(request.url).handle_request(request)
+        # HTTPS_PROXY/NO_PROXY); see _httpx_compat.
+        response = transport_for(self._http, request.url).handle_request(request)
         try:
             response.read()
         except httpx.DecodingError as exc:  # e.g. Content-Encoding: gzip over a corrupt body
@@ -823,7 +824,7 @@ class AsyncClientBase(_ClientCore[httpx.AsyncBaseTransport]):
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         # See SyncClientBase._send.
-        response = await self._http._transport_for_url(request.url).handle_async_request(request)
+        response = await async_transport_for(self._http, request.url).handle_async_request(request)
         try:
             await response.aread()
         except httpx.DecodingError as exc:
