@@ -369,6 +369,7 @@ def _patch_project(spec: Spec) -> None:
             spec_version=spec.doc["info"]["version"],
             spec_title=spec.doc["info"]["title"],
             generator_version=openapi_python_client.__version__,
+            **_distribution(),
             pyrepr=repr,
             secret_fields=spec.secret_fields(),
         )
@@ -388,6 +389,15 @@ def _patch_project(spec: Spec) -> None:
 
     project_cls.__init__ = __init__  # type: ignore[method-assign]
     project_cls._build_api = _build_api  # type: ignore[method-assign]
+
+
+def _distribution() -> dict[str, Any]:
+    """pyproject.toml's name, runtime requirements and extras (but `dev`): install hints name them."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = {k: tuple(v) for k, v in sorted(project.get("optional-dependencies", {}).items()) if k != "dev"}
+    return {"distribution": project["name"], "requires": tuple(project["dependencies"]), "extras": extras}
 
 
 def _stream_table(project: Any, spec: Spec) -> dict[str, Any]:

@@ -40,7 +40,9 @@ try:
     from websockets.asyncio.client import ClientConnection, connect
     from websockets.exceptions import ConnectionClosed, WebSocketException
 except ImportError as exc:  # pragma: no cover - depends on the install
-    raise ImportError("standx_client.streams needs websockets: pip install 'standx-client[ws]'") from exc
+    from ._install import install_hint
+
+    raise ImportError(f"{__name__} needs websockets: {install_hint('ws')}") from exc
 
 from ._base import _COMPACT_JSON, _is_loopback
 from ._operations import OPERATIONS
@@ -61,7 +63,7 @@ from .precision import SymbolRules
 from .retry import RetryPolicy
 from .signing import SigningKey, signature_headers
 
-logger = logging.getLogger("standx_client.streams")
+logger = logging.getLogger(__name__)
 
 # The exchange ends a connection after 24 h; reopen a little before, on our own terms.
 MAX_AGE_S = 23 * 3600 + 50 * 60

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from .models.login_response import LoginResponse
     from .models.prepare_signin_response import PrepareSigninResponse
 
-logger = logging.getLogger("standx_client.signin")
+logger = logging.getLogger(__name__)  # standx_client.credentials, or the vendored copy's name
 
 DEFAULT_EXPIRES_SECONDS = 7 * 24 * 3600  # the exchange's default token lifetime
 FILE_FORMAT = "standx-credentials/1"

@@ -97,8 +97,10 @@ def _eth_account() -> Any:
     try:
         return importlib.import_module("eth_account")
     except ImportError:
+        from ._install import install_hint
+
         raise ImportError(
-            "EVM sign-in from a private key needs eth-account: pip install 'standx-client[evm]' "
+            f"EVM sign-in from a private key needs eth-account: {install_hint('evm')} "
             "(or sign with an external wallet: EvmWallet(address, signer))"
         ) from None
 

@@ -76,7 +76,7 @@ def test_logs_carry_no_secrets(url: str, tmp_path: Path, caplog: pytest.LogCaptu
         loaded = Credentials.load(creds.save(tmp_path / "c.json"))
         with loaded.client(base_url=url) as client:
             client.new_order(**ORDER)
-    assert any(r.name == "standx_client.signin" and creds.public_key in r.getMessage() for r in caplog.records)
+    assert any(r.name == "standx_client.credentials" and creds.public_key in r.getMessage() for r in caplog.records)
     text = "\n".join(f"{r.name} {r.getMessage()} {r.args!r}" for r in caplog.records)
     _assert_clean(text, [*_secrets(creds), wallet_key, wallet_key[2:]])
 

@@ -86,6 +86,11 @@ def handler(request):
     seen.update(body=request.content.decode(), authorization=h["authorization"], url=str(request.url))
     return httpx.Response(200, json={"code": 0, "message": "success", "request_id": "r-1"})
 
+import logging
+from mybot._vendor.standx_client import _install, credentials
+seen["hints"] = [_install.install_hint("ws"), _install.install_hint("evm")]
+seen["loggers"] = sorted(n for n in logging.Logger.manager.loggerDict if "standx" in n)
+
 client = sx.StandX(jwt=JWT, signing_key=SEED, transport=httpx.MockTransport(handler))
 result = client.new_order(symbol="BTC-USD", side="buy", order_type="limit", qty="0.1", price="50000",
                           time_in_force="gtc", reduce_only=False)
@@ -132,6 +137,45 @@ def test_vendored_copy_runs_with_runtime_dependencies_only(tmp_path: Path, runti
     assert seen["authorization"] == f"Bearer {JWT}"
     assert seen["url"] == "https://perps.standx.com/api/new_order"
     assert seen["result"][1:] == [0, "r-1"]
+
+    # Item 6 of issue 15: the copy speaks of itself. Install hints name the requirements (there is no
+    # standx-client distribution to install extras of), and loggers carry the copy's module names.
+    ws_hint, evm_hint = seen["hints"]
+    assert ws_hint.startswith("pip install 'websockets>=") and "vendored here as mybot._vendor.standx_client" in ws_hint
+    assert evm_hint.startswith("pip install 'eth-account>=")
+    assert "standx-client[" not in ws_hint + evm_hint
+    assert "mybot._vendor.standx_client.credentials" in seen["loggers"]
+    assert [name for name in seen["loggers"] if name.startswith("standx_client")] == []
+
+
+def _code_strings(path: Path) -> list[tuple[int, str]]:
+    """String constants that are not docstrings."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
+
+
+def test_no_module_hard_codes_the_package_or_distribution_name() -> None:
+    """Loggers come from __name__, install hints from _install.install_hint: a renamed copy stays truthful."""
+    found = [
+        f"{module.name}:{line}: {text!r}"
+        for module in sorted((ROOT / "overlays").rglob("*.py"))
+        if module.name != "_install.py"
+        for line, text in _code_strings(module)
+        if "standx_client" in text or "standx-client[" in text  # not the user agent, "standx-client-python"
+    ]
+    assert found == []
 
 
 def _git(*args: str) -> str:
