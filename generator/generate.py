@@ -381,6 +381,7 @@ def _patch_project(spec: Spec) -> None:
             "_operations.py": {"operations": spec.operations()},
             "_streams.py": _stream_table(self, spec),
             "_facade.py": {"methods": methods},
+            "_commands.py": _command_table(methods, spec),
             "_spec_info.py": {},
         }
         for filename, context in extras.items():
@@ -389,6 +390,34 @@ def _patch_project(spec: Spec) -> None:
 
     project_cls.__init__ = __init__  # type: ignore[method-assign]
     project_cls._build_api = _build_api  # type: ignore[method-assign]
+
+
+def _first_sentence(text: str) -> str:
+    """A help line: the first sentence of a description, on one line."""
+    flat = " ".join(text.split())
+    match = re.match(r"(.+?[.!?])(\s|$)", flat)
+    return match[1] if match else flat
+
+
+def _command_table(methods: list[dict[str, Any]], spec: Spec) -> dict[str, Any]:
+    """The CLI's table (`_commands.py`): operation -> tag, summary and one-line argument help, in spec order."""
+    tags = {t["name"]: _first_sentence(t.get("description", "")) for t in spec.doc.get("tags", [])}
+    op_tags = {
+        op["operationId"]: (op.get("tags") or ["other"])[0]
+        for item in spec.doc["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
+    rows = [
+        {
+            "name": m["name"],
+            "tag": op_tags[m["name"]],
+            "summary": m["summary"],
+            "args": [{"py": a["py"], "help": _first_sentence(_text(a["doc"]))} for a in m["args"]],
+        }
+        for m in methods
+    ]
+    return {"tags": {t: tags.get(t, "") for t in sorted({r["tag"] for r in rows})}, "methods": rows}
 
 
 def _distribution() -> dict[str, Any]:

@@ -209,6 +209,7 @@ def test_spec_change_touches_only_derived_files(evolved: dict[str, Any]) -> None
     derived = [
         "_facade.py",  # the new method and the new argument
         "_operations.py",  # the new row and the new rules (signed-operation table included)
+        "_commands.py",  # the command line's row: `standx api market query-insurance-fund`
         "_spec_info.py",  # the new spec hash
         "models/__init__.py",
         "models/time_in_force.py",

@@ -90,6 +90,12 @@ import logging
 from mybot._vendor.standx_client import _install, credentials
 seen["hints"] = [_install.install_hint("ws"), _install.install_hint("evm")]
 seen["loggers"] = sorted(n for n in logging.Logger.manager.loggerDict if "standx" in n)
+import contextlib, io
+from mybot._vendor.standx_client.cli import main as cli_main
+help_text = io.StringIO()
+with contextlib.redirect_stdout(help_text):
+    seen["cli_help_code"] = cli_main(["order", "place", "--help"])
+seen["cli_help"] = help_text.getvalue()
 
 client = sx.StandX(jwt=JWT, signing_key=SEED, transport=httpx.MockTransport(handler))
 result = client.new_order(symbol="BTC-USD", side="buy", order_type="limit", qty="0.1", price="50000",
@@ -146,6 +152,8 @@ def test_vendored_copy_runs_with_runtime_dependencies_only(tmp_path: Path, runti
     assert "standx-client[" not in ws_hint + evm_hint
     assert "mybot._vendor.standx_client.credentials" in seen["loggers"]
     assert [name for name in seen["loggers"] if name.startswith("standx_client")] == []
+    assert seen["cli_help_code"] == 0
+    assert seen["cli_help"].startswith("usage: python -m mybot._vendor.standx_client order place")
 
 
 def _code_strings(path: Path) -> list[tuple[int, str]]:
