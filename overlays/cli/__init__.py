@@ -28,8 +28,11 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import httpx
+
+from .._base import DEFAULT_TIMEOUT
 from .._install import PACKAGE
 from .._spec_info import SPEC_VERSION
 from ..exceptions import (
@@ -44,6 +47,12 @@ from ..exceptions import (
 )
 from ._output import Output
 from ._settings import Identity, Settings, SettingsError, identity, resolve
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from .._facade import StandX
+    from ..precision import SymbolRules
 
 OK, ABORTED, USAGE, VALIDATION, AUTHENTICATION, REFUSED, UNKNOWN, NETWORK = range(8)
 
@@ -94,6 +103,7 @@ class Run:
         self._settings: Settings | None = None
         self._identity: Identity | None = None
         self._identity_read = False
+        self.sent_at: dict[str, float] = {}  # cl_ord_id -> when an order whose answer was lost was sent
 
     def opt(self, name: str, default: Any = None) -> Any:
         return getattr(self.options, name, default)
@@ -108,6 +118,7 @@ class Run:
                 geo_url=self.opt("geo_url"),
                 auth_url=self.opt("auth_url"),
                 credentials=self.opt("credentials"),
+                timeout=self.opt("timeout"),
             )
         return self._settings
 
@@ -121,7 +132,14 @@ class Run:
         """A command line that runs against the same exchange and account as this one."""
         return " ".join([self.prog, *self.settings.flags(), *words])
 
-    def client(self, *, auth: bool = False, signed: bool = False, **kwargs: Any) -> Any:
+    def client(
+        self,
+        *,
+        auth: bool = False,
+        signed: bool = False,
+        transport: httpx.BaseTransport | None = None,
+        symbol_rules: Mapping[str, SymbolRules] | None = None,
+    ) -> StandX:
         """A StandX client for these settings; with auth/signed, refuses early when credentials are missing."""
         from .._facade import StandX
 
@@ -131,15 +149,15 @@ class Run:
         if signed and who is not None and who.signing_key is None:
             raise NotSignedIn("this command is signed: set STANDX_SIGNING_KEY to the key the JWT is bound to")
         settings = self.settings
-        timeout = self.opt("timeout")
         return StandX(
             jwt=who.jwt if who else None,
             signing_key=who.signing_key if who else None,
             base_url=settings.base_url,
             geo_url=settings.geo_url,
             auth_url=settings.auth_url,
-            **({"timeout": timeout} if timeout is not None else {}),
-            **kwargs,
+            transport=transport,
+            symbol_rules=symbol_rules,
+            timeout=DEFAULT_TIMEOUT if settings.timeout is None else settings.timeout,
         )
 
     def confirm(self, question: str) -> None:
@@ -218,7 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.error("Aborted", str(exc), ABORTED)
         return ABORTED
     except OrderStatusUnknownError as exc:
-        resolve_with = run.command("order", "status", "--cl-ord-id", exc.cl_ord_id)
+        sent_at = run.sent_at.get(exc.cl_ord_id)
+        resolve_with = run.command(
+            "order", "status", "--cl-ord-id", exc.cl_ord_id, *(["--sent-at", f"{sent_at:.3f}"] if sent_at else [])
+        )
         out.error(
             "OrderStatusUnknownError",
             f"order status unknown: it may or may not have reached the exchange ({exc.__cause__ or exc})",

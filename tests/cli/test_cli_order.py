@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import shlex
+import time
 from decimal import Decimal
 
 import pytest
@@ -120,8 +121,10 @@ def test_lost_answer_exits_6_with_the_id_and_the_command_that_resolves_it(
     error = json.loads(lost.err)["error"]
     cl_ord_id = error["cl_ord_id"]
     words = shlex.split(error["resolve"])
-    assert words[-4:] == ["order", "status", "--cl-ord-id", cl_ord_id]
-    assert ["--base-url", mock.base_url] == words[-6:-4]  # it reaches the same exchange
+    at = words.index("order")
+    assert words[at : at + 4] == ["order", "status", "--cl-ord-id", cl_ord_id]
+    assert words[at + 4] == "--sent-at" and abs(float(words[at + 5]) - time.time()) < 30  # when it was sent
+    assert ["--base-url", mock.base_url] == words[at - 2 : at]  # it reaches the same exchange
 
     resolved = cli("--json", *words[words.index("--base-url") :])
     assert resolved.code == 0, resolved.err
@@ -133,17 +136,23 @@ def test_lost_answer_exits_6_with_the_id_and_the_command_that_resolves_it(
 
 
 def test_lost_request_resolves_as_never_arrived(cli: CLI, trader: Account, mock: MockServer) -> None:
+    """Dropped before it executed: only once its in-flight window has passed is "not found" an answer."""
     faults = {"drop_rate": 1.0, "when": "before", "operations": ["new_order"]}
     assert HTTP.post(f"{mock.base_url}/mock/faults", json=faults).status_code == 200
     try:
-        lost = cli(*BUY, "--yes")
+        lost = cli("--timeout", "1", *BUY, "--yes")  # a short window: timeout + the client's settle margin
     finally:
         HTTP.delete(f"{mock.base_url}/mock/faults")
     assert lost.code == 6
     cl_ord_id = next(line.split()[-1] for line in lost.err.splitlines() if line.strip().startswith("cl_ord_id:"))
-    assert f"order status --cl-ord-id {cl_ord_id}" in lost.err
-    missing = cli("order", "status", "--cl-ord-id", cl_ord_id)
-    assert missing.code == 5
+    resolve = next(line.strip() for line in lost.err.splitlines() if "order status --cl-ord-id" in line)
+    words = shlex.split(resolve)
+    assert "--timeout" in words and "--sent-at" in words
+
+    too_early = cli("order", "status", "--cl-ord-id", cl_ord_id)  # one lookup, no window: cannot tell yet
+    assert too_early.code == 6 and "may still land" in too_early.err
+    missing = cli(*words[words.index("--base-url") :])  # waits out the window, then knows
+    assert missing.code == 5, missing.err
     assert "never arrived" in missing.err and f"--cl-ord-id {cl_ord_id}" in missing.err
     assert mock_orders(mock, trader) == []
 

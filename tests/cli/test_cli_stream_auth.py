@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import os
 import stat
-import threading
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from standx_client.credentials import Credentials
 from standx_mock.server import MockServer
 
-from tests.cli.conftest import CLI, Account, Result, new_account, raw
+from tests.cli.conftest import CLI, Account, new_account, raw
 from tests.signin.conftest import evm_key, solana_secret
 
 posix = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
@@ -32,16 +33,25 @@ def test_stream_price_is_ndjson_with_exact_decimals(cli: CLI, mock: MockServer) 
 
 
 def test_stream_orders_follows_the_account(cli: CLI, trader: Account, mock: MockServer) -> None:
-    """The account channel needs the JWT; orders placed meanwhile arrive as events."""
-    result: list[Result] = []
-    follower = threading.Thread(target=lambda: result.append(cli("--json", "stream", "orders", "--count", "1")))
-    follower.start()
-    deadline = time.monotonic() + 20
-    while follower.is_alive() and time.monotonic() < deadline:
-        cli("order", "place", "BTC-USD", "buy", "0.001", "--price", "100000", "--yes")
-        follower.join(0.3)
-    assert not follower.is_alive() and result and result[0].code == 0, result
-    event = json.loads(result[0].out.splitlines()[-1])
+    """The account channel needs the JWT; orders placed meanwhile arrive as events (the follower is a real
+    process: `python -m standx_client`, so its output is its own)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STANDX_")}
+    env.update(STANDX_BASE_URL=mock.base_url, STANDX_JWT=trader.token)  # no signing key: streams need none
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "standx_client", "--json", "stream", "orders", "--count", "1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while follower.poll() is None and time.monotonic() < deadline:
+            cli("order", "place", "BTC-USD", "buy", "0.001", "--price", "100000", "--yes")
+            time.sleep(0.3)
+        out, err = follower.communicate(timeout=10)
+    finally:
+        follower.kill()
+    assert follower.returncode == 0, err
+    (line,) = out.splitlines()
+    event = json.loads(line)
     assert event["channel"] == "order" and event["data"]["price"] == "100000.00"
 
 

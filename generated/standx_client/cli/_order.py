@@ -20,7 +20,8 @@ import httpx
 
 from .._ids import new_client_order_id
 from .._operations import OPERATIONS
-from ..exceptions import ValidationError
+from ..exceptions import OrderStatusUnknownError, ValidationError
+from ..ledger import OrderAbsent, OrderFound
 from ..precision import SymbolRules
 from ._api import flag
 
@@ -113,13 +114,20 @@ def _place(run: Run) -> int:
             if run.out.json:  # stdout carries one JSON document: the preview goes beside the question
                 print(f"Order: {_one_line(preview)}", file=sys.stderr)
             run.confirm(f"Place this {values['side']} order for {values['qty']} {values['symbol']}?")
-        ack = client.new_order(**values)
-    result = {"cl_ord_id": ack.cl_ord_id, "request_id": ack.request_id, "code": ack.code, "message": ack.message}
+        try:
+            ack = client.new_order(**values)
+        except OrderStatusUnknownError as lost:  # keep when it was sent: the resolving command needs it
+            entry = next((e for e in client.unresolved_orders if e.cl_ord_id == lost.cl_ord_id), None)
+            if entry is not None:
+                run.sent_at[lost.cl_ord_id] = entry.sent_at
+            raise
+    cl_ord_id: str = values["cl_ord_id"]
+    result = {"cl_ord_id": cl_ord_id, "request_id": ack.request_id, "code": ack.code, "message": ack.message}
     if run.out.json:
         run.out.result({"preview": preview, "order": result})
     else:
         run.out.result(result)
-        run.out.note("Submitted (not yet matched). Follow it with:\n  " + run.command(*_status_words(ack.cl_ord_id)))
+        run.out.note("Submitted (not yet matched). Follow it with:\n  " + run.command(*_status_words(cl_ord_id)))
     return 0
 
 
@@ -201,27 +209,42 @@ def _cancel_all(run: Run) -> int:
 
 
 def _status(run: Run) -> int:
-    """The order by id, or by client order id: the way to settle an `order status unknown` (exit 6)."""
-    cl_ord_id = run.opt("cl_ord_id")
+    """The order by id, or by client order id: the way to settle an `order status unknown` (exit 6).
+
+    By client order id it is the client's resolve_order: with --sent-at (printed with exit 6) it waits out the
+    order's in-flight window and then knows: placed (exit 0) or never arrived (exit 5, safe to resend with the
+    same id). Without it, one lookup: found, or still unknown (exit 6; pass --sent-at, 0 if long ago).
+    """
+    from . import REFUSED, UNKNOWN
+
+    cl_ord_id, sent_at = run.opt("cl_ord_id"), run.opt("sent_at")
     with run.client(auth=True) as client:
         if cl_ord_id is None:
             run.out.result(client.query_order(order_id=run.opt("order_id")))
             return 0
-        order = client.resolve_order(cl_ord_id)
-    if order is None:
-        from . import REFUSED
-
+        resolution = client.resolve_order(cl_ord_id, wait=sent_at is not None, sent_at=sent_at)
+    if isinstance(resolution, OrderFound):
+        run.out.result(resolution.order)
+        return 0
+    if isinstance(resolution, OrderAbsent):
         run.out.error(
-            "OrderNotFound",
-            f"the exchange has no order with cl_ord_id {cl_ord_id}: it never arrived",
+            "OrderAbsent",
+            f"the exchange has no order with cl_ord_id {cl_ord_id}, and its in-flight window has passed: it never "
+            "arrived",
             REFUSED,
             hint="Placing it again with the same id is safe:\n  "
             + run.command("order", "place", "SYMBOL", "SIDE", "QTY", "...", "--cl-ord-id", cl_ord_id),
             cl_ord_id=cl_ord_id,
         )
         return REFUSED
-    run.out.result(order)
-    return 0
+    run.out.error(
+        "OrderUnknown",
+        f"no order with cl_ord_id {cl_ord_id} yet, but it may still land ({resolution.reason})",
+        UNKNOWN,
+        hint="Ask again with --sent-at UNIX_SECONDS (when it was sent; 0 if long ago) to wait out its window.",
+        cl_ord_id=cl_ord_id,
+    )
+    return UNKNOWN
 
 
 def _one_id(parser: argparse.ArgumentParser) -> None:
@@ -267,6 +290,14 @@ def add_commands(nouns: Any, common: argparse.ArgumentParser) -> None:
     cancel_all.add_argument("--yes", "-y", action="store_true", help="cancel without asking")
     cancel_all.set_defaults(handler=_cancel_all)
 
-    status = verbs.add_parser("status", parents=[common], help="one order by --order-id or --cl-ord-id")
+    status = verbs.add_parser(
+        "status", parents=[common], help="one order by --order-id or --cl-ord-id", description=_status.__doc__
+    )
     _one_id(status)
+    status.add_argument(
+        "--sent-at",
+        type=float,
+        metavar="UNIX_SECONDS",
+        help="when a lost order was sent: wait out its in-flight window, then answer for sure",
+    )
     status.set_defaults(handler=_status)

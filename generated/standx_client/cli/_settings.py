@@ -47,9 +47,13 @@ class Settings:
     credentials_file: Path
     credentials_flag: bool  # --credentials was given: it wins over the environment
 
+    timeout: float | None = None
+
     def flags(self) -> list[str]:
         """The global options that reach this same exchange and account again (for commands we print)."""
         found: list[str] = []
+        if self.timeout is not None:
+            found += ["--timeout", f"{self.timeout:g}"]
         if self.profile:
             found += ["--profile", self.profile]
         if self.base_url != DEFAULT_BASE_URL:
@@ -99,6 +103,7 @@ def resolve(
     geo_url: str | None = None,
     auth_url: str | None = None,
     credentials: str | None = None,
+    timeout: float | None = None,
 ) -> Settings:
     env = os.environ
     config_path = Path(config or env.get("STANDX_CONFIG") or config_dir() / "config.toml").expanduser()
@@ -118,7 +123,8 @@ def resolve(
     auth = pick(auth_url, "STANDX_AUTH_URL", "auth_url") or follow or DEFAULT_AUTH_URL
     default_file = config_dir() / (f"credentials-{name}.json" if name else "credentials.json")
     file = credentials or env.get("STANDX_CREDENTIALS") or section.get("credentials") or default_file
-    return Settings(name, base, geo, auth, Path(str(file)).expanduser(), credentials_flag=bool(credentials))
+    path = Path(str(file)).expanduser()
+    return Settings(name, base, geo, auth, path, credentials_flag=bool(credentials), timeout=timeout)
 
 
 @dataclass(frozen=True)
