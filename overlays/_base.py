@@ -29,8 +29,8 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from . import _json, models  # models: each loads on first use; `models.Order` keeps get_type_hints working
-from ._json import TooDeepError
 from ._httpx_compat import async_transport_for, transport_for
+from ._json import TooDeepError
 from ._operation import Operation
 from ._validate import declared_headers, prepare
 from .exceptions import (
