@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 import standx_client
-from standx_client import AsyncStandX, StandX, models
+from standx_client import AsyncStandX, OrderAbsent, OrderFound, OrderUnknown, StandX, models
 from standx_client._operations import OPERATIONS
 from standx_client.types import UNSET
 
@@ -48,7 +48,7 @@ def test_hints_are_the_real_classes() -> None:
     assert models.Side in typing.get_args(hints["side"])
     assert hints["return"] is models.NewOrderResponse
     assert typing.get_type_hints(StandX.query_orders)["return"] is models.OrderPage
-    assert typing.get_type_hints(StandX.resolve_order)["return"] == models.Order | None
+    assert typing.get_type_hints(StandX.resolve_order)["return"] == OrderFound | OrderAbsent | OrderUnknown
     assert Decimal in typing.get_args(hints["qty"]) and float not in typing.get_args(hints["qty"])
 
 
