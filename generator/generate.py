@@ -421,11 +421,14 @@ def _command_table(methods: list[dict[str, Any]], spec: Spec) -> dict[str, Any]:
 
 
 def _distribution() -> dict[str, Any]:
-    """pyproject.toml's name, runtime requirements and extras (but `dev`): install hints name them."""
+    """pyproject.toml's name, runtime requirements and the extras the package itself imports (not the mock's
+    or the developers'): install hints name them."""
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    extras = {k: tuple(v) for k, v in sorted(project.get("optional-dependencies", {}).items()) if k != "dev"}
+    extras = {
+        k: tuple(v) for k, v in sorted(project.get("optional-dependencies", {}).items()) if k not in ("dev", "mock")
+    }
     return {"distribution": project["name"], "requires": tuple(project["dependencies"]), "extras": extras}
 
 

@@ -10,16 +10,4 @@ GENERATOR_VERSION = "0.29.1"
 
 DISTRIBUTION = "standx-client"
 REQUIRES: tuple[str, ...] = ("httpx>=0.28,<1", "attrs>=23.1", "PyNaCl>=1.5")
-EXTRAS: dict[str, tuple[str, ...]] = {
-    "evm": ("eth-account>=0.13,<0.15",),
-    "mock": (
-        "starlette>=1.0,<2",
-        "uvicorn>=0.46,<1",
-        "PyYAML>=6.0",
-        "jsonschema>=4.20",
-        "cryptography>=44",
-        "eth-account>=0.13,<0.15",
-        "websockets>=15,<18",
-    ),
-    "ws": ("websockets>=15,<18",),
-}
+EXTRAS: dict[str, tuple[str, ...]] = {"evm": ("eth-account>=0.13,<0.15",), "ws": ("websockets>=15,<18",)}
