@@ -126,7 +126,7 @@ def test_lost_answer_exits_6_with_the_id_and_the_command_that_resolves_it(
     assert words[at + 4] == "--sent-at" and abs(float(words[at + 5]) - time.time()) < 30  # when it was sent
     assert ["--base-url", mock.base_url] == words[at - 2 : at]  # it reaches the same exchange
 
-    resolved = cli("--json", *words[words.index("--base-url") :])
+    resolved = cli("--json", *words[words.index("standx_client") + 1 :])
     assert resolved.code == 0, resolved.err
     assert resolved.json()["cl_ord_id"] == cl_ord_id
     assert [o["cl_ord_id"] for o in mock_orders(mock, trader)] == [cl_ord_id]  # placed once
@@ -151,7 +151,7 @@ def test_lost_request_resolves_as_never_arrived(cli: CLI, trader: Account, mock:
 
     too_early = cli("order", "status", "--cl-ord-id", cl_ord_id)  # one lookup, no window: cannot tell yet
     assert too_early.code == 6 and "may still land" in too_early.err
-    missing = cli(*words[words.index("--base-url") :])  # waits out the window, then knows
+    missing = cli(*words[words.index("standx_client") + 1 :])  # waits out the (1 s + margin) window, then knows
     assert missing.code == 5, missing.err
     assert "never arrived" in missing.err and f"--cl-ord-id {cl_ord_id}" in missing.err
     assert mock_orders(mock, trader) == []
