@@ -67,7 +67,7 @@ class DecimalProperty(PropertyProtocol):
 
     def get_imports(self, *, prefix: str) -> set[str]:
         imports = super().get_imports(prefix=prefix)
-        parsers = "decimal_hit, parse_decimal, parse_nullable_decimal"
+        parsers = "parse_decimal, parse_nullable_decimal"
         imports.update({"from decimal import Decimal", f"from {prefix}types import {parsers}"})
         return imports
 

@@ -3,13 +3,14 @@
 Runs the pinned openapi-python-client with this project's extensions:
 
 * `format: decimal` -> `decimal.Decimal` properties (decimal_property.py + its template);
-* JSON bodies decoded with `parse_float=Decimal`, so numbers from the server stay exact;
+* models the compiled decoder (msgspec, `overlays/_decode.py`) builds straight from bytes: field types
+  resolvable at run time (other models imported at the end of each model module), a finite check of the
+  decimal fields in `__attrs_post_init__`, no catch-all for fields the spec does not list;
+* endpoint modules that keep only `parse_success` (bytes -> typed result): requests take the facade's one
+  lean path, so openapi-python-client's sync/asyncio functions, `client.py` and `errors.py` are not kept;
 * files rendered from the whole spec: the operation table (`_operations.py`, request rules from rules.py:
   every schema keyword enforced by the client or refused), the StandX facade
   (`_facade.py`) and the spec stamp (`_spec_info.py`);
-* a faster `from_dict` (templates/model.py.jinja and property_templates/): slots set without attrs'
-  keyword `__init__`, `is UNSET` checks, enum lookups bound per module, decimal strings looked up in a
-  bounded table first, and the client's own decode taken apart in place (`_owned`) instead of copied;
 
 then lays `overlays/` into the package and puts a do-not-edit banner on every file.
 Usage: python generator/generate.py [--out-root DIR] [--spec FILE] [--check] [--quiet]
@@ -20,6 +21,7 @@ a temporary directory instead and reports, with real paths, how the output root 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import os
 import re
@@ -49,7 +51,16 @@ from decimal_property import DecimalProperty, NullableDecimalProperty  # noqa: E
 from openapi_python_client import schema as oai  # noqa: E402
 from openapi_python_client import strings  # noqa: E402
 from openapi_python_client.parser import responses as _responses  # noqa: E402
-from openapi_python_client.parser.properties import EnumProperty  # noqa: E402
+from openapi_python_client.parser.properties import (  # noqa: E402
+    DateProperty,
+    DateTimeProperty,
+    EnumProperty,
+    ListProperty,
+    ModelProperty,
+    StringProperty,
+    UnionProperty,
+    UuidProperty,
+)
 from rules import RequestRules, check_names  # noqa: E402
 from rules import py_name as _py  # noqa: E402
 
@@ -96,12 +107,84 @@ def _patch_decimal() -> None:
             module.property_from_data = property_from_data  # type: ignore[attr-defined]
 
 
-# --- Extension 2: exact JSON decoding ---------------------------------------------------------------------------
+# --- Extension 2: models for the compiled decoder ----------------------------------------------------------------
 
 
-def _patch_json_source() -> None:
-    # Endpoint modules parse bodies with `_decode_json(response)` (types.py): json.loads(parse_float=Decimal).
-    _responses.JSON_SOURCE["attribute"] = "_decode_json(response)"
+def _finite_checks(model: Any) -> list[str]:
+    """Expressions, one per decimal field of a model, true when its value is finite (see __attrs_post_init__)."""
+    checks = []
+    for prop in model.required_properties + model.optional_properties:
+        name = f"self.{prop.python_name}"
+        skip = ([f"{name} is None"] if isinstance(prop, NullableDecimalProperty) else []) + (
+            [] if prop.required else [f"{name} is UNSET"]
+        )
+        if isinstance(prop, DecimalProperty):
+            checks.append(f"({' or '.join([*skip, f'{name}.is_finite()'])})" if skip else f"{name}.is_finite()")
+        elif _has_decimal(prop):  # lists of decimals, nullable or not
+            checks.append(f"finite({name})")
+    return checks
+
+
+def _finite_fields(model: Any) -> tuple[str, ...]:
+    props = model.required_properties + model.optional_properties
+    return tuple(str(p.python_name) for p in props if _has_decimal(p))
+
+
+def _has_decimal(prop: Any) -> bool:
+    if isinstance(prop, DecimalProperty):
+        return True
+    if isinstance(prop, ListProperty):
+        return _has_decimal(prop.inner_property)
+    if isinstance(prop, UnionProperty):
+        return any(_has_decimal(p) for p in prop.inner_properties)
+    return False
+
+
+_STR_LIKE = (StringProperty, DecimalProperty, EnumProperty, DateTimeProperty, DateProperty, UuidProperty)
+
+
+def _decoder_ready(models: dict[str, Any], prop: Any, seen: set[str] | None = None) -> bool:
+    """Whether msgspec can decode straight into this type. It cannot tell apart the variants of a union of several
+    models, or of several string-like types; such a response is decoded as JSON and built with from_dict."""
+    seen = set() if seen is None else seen
+    if isinstance(prop, UnionProperty):
+        inner = list(prop.inner_properties)
+        kinds = [ModelProperty, ListProperty, _STR_LIKE]
+        if any(sum(isinstance(p, kind) for p in inner) > 1 for kind in kinds):  # type: ignore[arg-type]
+            return False
+        return all(_decoder_ready(models, p, seen) for p in inner)
+    if isinstance(prop, ListProperty):
+        return _decoder_ready(models, prop.inner_property, seen)
+    if isinstance(prop, ModelProperty):
+        name = str(prop.class_info.name)
+        if name in seen:
+            return True
+        seen.add(name)
+        model = models[name]  # the parsed model: a reference to it may not carry its properties
+        props = model.required_properties + model.optional_properties
+        return not _wire_names(model) and all(_decoder_ready(models, p, seen) for p in props)
+    return True
+
+
+def _wire_names(model: Any) -> dict[str, str]:
+    """Python name -> JSON name, for the properties whose names differ (`systemTime` -> `system_time`)."""
+    props = model.required_properties + model.optional_properties
+    wire = {str(p.python_name): getattr(p.name, "get_untrusted_value", lambda n=p.name: str(n))() for p in props}
+    return {py: name for py, name in wire.items() if py != name}  # rendered with repr(): any text is safe
+
+
+def _refuse_typed_maps(project: Any) -> None:
+    """The decoder keeps the fields a schema lists; a schema whose additionalProperties is itself a schema (a map
+    of typed values) would need a catch-all the models no longer have, so the generator says so."""
+    from openapi_python_client.parser.properties.model_property import ANY_ADDITIONAL_PROPERTY
+
+    for model in project.openapi.models:
+        extra = model.additional_properties
+        if extra is not None and extra is not ANY_ADDITIONAL_PROPERTY:
+            raise SystemExit(
+                f"{model.class_info.name}: additionalProperties with a schema is not supported by the decoder; "
+                "list the fields, or extend generator/templates/model.py.jinja"
+            )
 
 
 # --- Extension 3: files rendered from the whole spec ------------------------------------------------------------
@@ -372,10 +455,18 @@ def _patch_project(spec: Spec) -> None:
             **_distribution(),
             pyrepr=repr,
             secret_fields=spec.secret_fields(),
+            finite_checks=_finite_checks,
+            finite_fields=_finite_fields,
+            wire_names=_wire_names,
+            decoder_ready=functools.partial(_decoder_ready, {str(m.class_info.name): m for m in self.openapi.models}),
         )
 
     def _build_api(self: Any) -> None:
+        _refuse_typed_maps(self)
         original_build_api(self)
+        # The generated clients and their errors serve only the endpoint functions, which are not generated.
+        for name in ("client.py", "errors.py"):
+            (self.package_dir / name).unlink(missing_ok=True)
         methods = _facade_methods(self, spec)
         extras = {
             "_operations.py": {"operations": spec.operations()},
@@ -605,7 +696,6 @@ def main() -> None:
     spec = Spec(options.spec.resolve())
     spec.operations()  # fails first, naming the keyword and its place, on a request rule the client cannot enforce
     _patch_decimal()
-    _patch_json_source()
     _patch_project(spec)
 
     before = {} if options.quiet else _snapshot(out_root)

@@ -29,8 +29,8 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from . import _json, models  # models: each loads on first use; `models.Order` keeps get_type_hints working
+from ._decode import SpecMismatch, error_code, untyped
 from ._httpx_compat import async_transport_for, transport_for
-from ._json import TooDeepError
 from ._operation import Operation
 from ._validate import declared_headers, prepare
 from .exceptions import (
@@ -53,6 +53,7 @@ from .ledger import Ledger, OrderAbsent, OrderFound, OrderUnknown, Resolution, U
 from .precision import SymbolRules
 from .retry import IP_RATE_LIMIT, NO_RETRY, CreditBucket, RateLimit, RetryPolicy, ip_bucket
 from .signing import SigningKey, signature_headers
+from .types import UNSET
 
 T = TypeVar("T")
 TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
@@ -520,7 +521,7 @@ class _ClientCore(Generic[TransportT]):
         if not isinstance(state, dict) or state.get(field) not in done:
             raise error  # the refusal stands: the earlier attempts did not do it either
         request_id = error.request_id if isinstance(error, APIError) else None
-        return parse({**answer, "request_id": request_id or ""})
+        return parse(_COMPACT_JSON({**answer, "request_id": request_id or ""}).encode())
 
     def _outcome(self, op: Operation, prepared: _Prepared, exc: BaseException, sent_at: float) -> None:
         """A tracked call (new_order) ended without an answer: if the order may have reached the exchange,
@@ -579,37 +580,31 @@ class _ClientCore(Generic[TransportT]):
         return TransportError(f"{op.name}: no usable answer ({type(exc).__name__}: {exc})", operation=op.name)
 
     def _finish(
-        self, op: Operation, response: httpx.Response, parse: Callable[[Any], T], body: dict[str, object] | None
+        self, op: Operation, response: httpx.Response, parse: Callable[[bytes], T], body: dict[str, object] | None
     ) -> T:
         if not 200 <= response.status_code < 300:
             raise self._api_error(op, response)
         content = response.content
-        data: Any
         try:
-            data = content.decode("utf-8") if op.text else _json.loads(content)
-        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, TooDeepError
-            what = "nested too deeply" if isinstance(exc, RecursionError | TooDeepError) else type(exc).__name__
+            result = parse(content)  # the endpoint's parse_success: bytes -> typed model in one step (_decode.py)
+        except Exception as exc:  # SpecMismatch names the field; whatever else broke on the body is as undecodable
+            if error_code(content):  # HTTP 200 with an error in the body, which is not the success shape
+                raise self._api_error(op, response) from None
+            what = str(exc) if isinstance(exc, SpecMismatch) else f"{type(exc).__name__}: {exc}"
             raise ResponseDecodeError(
-                f"expected {'text' if op.text else 'JSON'}, got {len(content)} bytes of "
-                f"{response.headers.get('content-type', 'no content type')} ({what})",
+                f"response does not match the spec: {what}",
                 status_code=response.status_code,
                 body=content,
                 operation=op.name,
             ) from None
-        if isinstance(data, dict) and isinstance(data.get("code"), int) and data["code"] != 0:
-            raise self._api_error(op, response, data)  # HTTP 200 with an error in the body
-        if op.echo and isinstance(data, dict) and body is not None:
+        code = getattr(result, "code", 0)
+        if code.__class__ is int and code != 0:  # HTTP 200 with an error in the body, in the success shape
+            raise self._api_error(op, response)
+        if op.echo and body is not None:
             for field, source in op.echo:  # e.g. the cl_ord_id new_order was sent with
-                data.setdefault(field, body.get(source))
-        try:
-            return parse(data)
-        except Exception as exc:  # the answer does not have the spec's shape, whatever broke on it
-            raise ResponseDecodeError(
-                f"response does not match the spec: {type(exc).__name__}: {exc}",
-                status_code=response.status_code,
-                body=content,
-                operation=op.name,
-            ) from None
+                if getattr(result, field, None) is UNSET:
+                    setattr(result, field, body.get(source))
+        return result
 
     @staticmethod
     def _api_error(op: Operation, response: httpx.Response, data: Any = None) -> APIError:
@@ -656,8 +651,8 @@ _REASONS = {
 }
 
 
-def _raw(data: Any) -> Any:
-    return data
+# The settle reads' answers, as plain JSON (exact decimals): `_settled` looks at one field itself.
+_raw = untyped
 
 
 def _tracked_id(op: Operation, body: dict[str, object] | None) -> str | None:

@@ -33,14 +33,11 @@ from .retry import IP_RATE_LIMIT, RateLimit, RetryPolicy
 from .signing import SigningKey, StandXAuth
 
 if TYPE_CHECKING:
-    from .client import AuthenticatedClient, Client
     from .credentials import Credentials, async_sign_in, sign_in
     from .wallets import EvmWallet, SolanaWallet
 
-# Loaded on first use: the plain generated clients (for calling endpoint modules directly) and sign-in.
+# Loaded on first use: sign-in and wallets.
 _LAZY = {
-    "AuthenticatedClient": ".client",
-    "Client": ".client",
     "Credentials": ".credentials",
     "async_sign_in": ".credentials",
     "sign_in": ".credentials",
@@ -65,10 +62,8 @@ __all__ = (
     "SPEC_VERSION",
     "APIError",
     "AsyncStandX",
-    "AuthenticatedClient",
     "AuthenticationError",
     "BadRequestError",
-    "Client",
     "ClientClosedError",
     "Credentials",
     "CredentialsError",

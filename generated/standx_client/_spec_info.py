@@ -9,5 +9,5 @@ GENERATOR = "openapi-python-client"
 GENERATOR_VERSION = "0.29.1"
 
 DISTRIBUTION = "standx-client"
-REQUIRES: tuple[str, ...] = ("httpx>=0.28,<1", "attrs>=23.1", "PyNaCl>=1.5")
+REQUIRES: tuple[str, ...] = ("httpx>=0.28,<1", "attrs>=23.1", "PyNaCl>=1.5", "msgspec>=0.22,<0.23")
 EXTRAS: dict[str, tuple[str, ...]] = {"evm": ("eth-account>=0.13,<0.15",), "ws": ("websockets>=15,<18",)}

@@ -319,7 +319,7 @@ class MarketStream(_Connection):
         spec = CHANNELS.get(channel)
         if spec is not None:
             try:
-                data = _model(spec.module, spec.model).from_dict(data, _owned=True)
+                data = _model(spec.module, spec.model).from_dict(data)
             except (KeyError, ValueError, TypeError, AttributeError, ArithmeticError) as exc:
                 body = raw.encode() if isinstance(raw, str) else raw
                 message = f"{channel} frame does not match the spec: {type(exc).__name__}: {exc}"
@@ -509,7 +509,7 @@ class OrderStream(_Connection):
                         draining_until = time.monotonic() + self._timeout
                     continue
                 try:
-                    frame = parse.from_dict(_decode(raw, "ws-api"), _owned=True)
+                    frame = parse.from_dict(_decode(raw, "ws-api"))
                 except (StandXError, KeyError, ValueError, TypeError, AttributeError) as exc:
                     logger.warning("ws-api frame ignored: %s", exc)
                     continue

@@ -110,7 +110,7 @@ def test_undecodable_success_body(body: bytes) -> None:
 
 def test_missing_required_field_is_a_typed_error_not_keyerror() -> None:
     client = _client(lambda request: httpx.Response(200, json={"symbol": "BTC-USD"}))
-    with pytest.raises(ResponseDecodeError, match="KeyError"):
+    with pytest.raises(ResponseDecodeError, match="missing required field `index_price`"):
         client.query_symbol_price(symbol="BTC-USD")
 
 

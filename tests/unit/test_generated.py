@@ -1,4 +1,4 @@
-"""The generated package itself: banners, spec stamp, Decimal models, enums, direct use of endpoint modules."""
+"""The generated package itself: banners, spec stamp, Decimal models, enums, StandXAuth with a plain httpx client."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import nacl.signing
 import pytest
 import standx_client
 import yaml
-from standx_client import AuthenticatedClient, StandXAuth
+from standx_client import StandXAuth
 from standx_client.api.market import query_symbol_market
 from standx_client.api.trade import new_order
 from standx_client.models import NewOrderRequest, OrderStatus, OrderType, Side, SymbolMarket, TimeInForce
 
-from tests.conftest import DOC_EXAMPLES, JWT, LIVE_DEVIATIONS, ROOT, SEED_HEX, VECTORS, Recorder, json_response
+from tests.conftest import DOC_EXAMPLES, LIVE_DEVIATIONS, ROOT, SEED_HEX, VECTORS, Recorder, json_response
 
 PACKAGE = Path(standx_client.__file__).parent
 
@@ -66,34 +66,40 @@ def test_enum_keeps_unknown_values() -> None:
     assert "partially_filled" not in {s.value for s in OrderStatus}
 
 
-def test_endpoint_module_with_a_plain_generated_client_and_the_signer() -> None:
-    """Users who call the generated modules directly get exact decoding and signing too."""
+def test_a_plain_httpx_client_with_the_signer_and_parse_success() -> None:
+    """Users who send with their own httpx client get the same signing (StandXAuth) and the same one-step decode
+    (each endpoint module's parse_success), though requests have one path in the package: the facade's."""
     recorder = Recorder(
         {
             "/api/new_order": json_response(DOC_EXAMPLES["new_order"]["response"]),
             "/api/query_symbol_market": json_response(LIVE_DEVIATIONS["symbol_market_numbers"]["body"]),
         }
     )
-    client = AuthenticatedClient(
-        base_url="https://perps.standx.com",
-        token=JWT,
-        httpx_args={
-            "transport": httpx.MockTransport(recorder),
-            "auth": StandXAuth(SEED_HEX, hosts=["perps.standx.com"]),
-        },
-    )
-    body = NewOrderRequest.from_dict(DOC_EXAMPLES["new_order"]["request"])
-    ack = new_order.sync(client=client, body=body)
-    assert ack is not None and ack.message == "success"
-    sent = recorder.last
-    h = sent.headers
-    message = f"v1,{h['x-request-id']},{h['x-request-timestamp']},".encode() + sent.content
-    nacl.signing.VerifyKey(bytes.fromhex(VECTORS["public_key_hex"])).verify(
-        message, __import__("base64").b64decode(h["x-request-signature"])
-    )
-    market = query_symbol_market.sync(client=client, symbol="BTC-USD")
+    auth = StandXAuth(SEED_HEX, hosts=["perps.standx.com"])
+    with httpx.Client(base_url="https://perps.standx.com", transport=httpx.MockTransport(recorder), auth=auth) as http:
+        body = NewOrderRequest.from_dict(DOC_EXAMPLES["new_order"]["request"]).to_dict()
+        ack = new_order.parse_success(http.post("/api/new_order", json=body).content)
+        assert ack.message == "success"
+        sent = recorder.last
+        h = sent.headers
+        message = f"v1,{h['x-request-id']},{h['x-request-timestamp']},".encode() + sent.content
+        nacl.signing.VerifyKey(bytes.fromhex(VECTORS["public_key_hex"])).verify(
+            message, __import__("base64").b64decode(h["x-request-signature"])
+        )
+        market = query_symbol_market.parse_success(http.get("/api/query_symbol_market?symbol=BTC-USD").content)
     assert isinstance(market, SymbolMarket)
     assert str(market.volume_24h) == "8755.733700000033"
+    assert "x-request-signature" not in recorder.last.headers  # a public operation is not signed
+
+
+def test_endpoint_modules_keep_only_the_decode() -> None:
+    """One request path: the endpoint modules no longer carry openapi-python-client's sync/asyncio functions."""
+    modules = sorted((PACKAGE / "api").rglob("*.py"))
+    assert len([m for m in modules if m.name != "__init__.py"]) == 28
+    for module in modules:
+        text = module.read_text(encoding="utf-8")
+        assert "def sync" not in text and "def asyncio" not in text and "httpx" not in text, module
+    assert not (PACKAGE / "client.py").exists() and not (PACKAGE / "errors.py").exists()
 
 
 def test_secret_fields_stay_out_of_repr() -> None:

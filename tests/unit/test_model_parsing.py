@@ -1,6 +1,10 @@
-"""The generated from_dict fast path (generator/templates/model.py.jinja, types.py.jinja) keeps every guarantee
-of the plain one: exact Decimals, typed enums (unknown values kept), extra fields kept, input untouched, and a
-clear error for a malformed field. Fixtures are the docs' order example and the recorded live deviations."""
+"""The one decode step (overlays/_decode.py, generated parse_success): response bytes -> the typed attrs models.
+
+It keeps what the models promise: exact Decimals whatever the JSON type, absent fields UNSET and nulls None,
+unknown enum values kept, NaN and infinities refused, and a clear error naming the field for anything malformed.
+Fields the spec does not list are ignored (README, "Responses"). Expected values come from the docs' examples and
+the recorded live deviations (tests/fixtures/), never from the generated tables.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +14,36 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import attrs
+import httpx
 import pytest
-from standx_client import types as generated_types
-from standx_client.api.account import query_open_orders
+from standx_client import ResponseDecodeError, StandX
+from standx_client._decode import SpecMismatch
+from standx_client.api.account import query_open_orders, query_order
+from standx_client.api.market import query_symbol_market
 from standx_client.models import Order, OrderPage, OrderStatus, OrderType, Side, TimeInForce
+from standx_client.types import UNSET
 
-from tests.conftest import DOC_EXAMPLES
+from tests.conftest import DOC_EXAMPLES, JWT, Recorder, json_response
 
 ORDER: dict[str, Any] = DOC_EXAMPLES["query_open_orders"]["response"]["result"][0]
+MARKET: dict[str, Any] = DOC_EXAMPLES["query_symbol_market"]["response"]
 
 
-def test_from_dict_equals_the_attrs_constructor() -> None:
-    """Slots are set without __init__: the result must equal what the attrs constructor builds."""
-    parsed = Order.from_dict(ORDER)
+def _order_bytes(**changes: Any) -> bytes:
+    return json.dumps({**ORDER, **changes}).encode()
+
+
+def _client(path: str, body: bytes) -> StandX:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == path
+        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+
+    return StandX(jwt=JWT, transport=httpx.MockTransport(handler), retry=None)
+
+
+def test_decoded_order_equals_the_attrs_constructor() -> None:
+    parsed = query_order.parse_success(_order_bytes())
     built = Order(
         id=ORDER["id"],
         cl_ord_id=ORDER["cl_ord_id"],
@@ -50,106 +71,179 @@ def test_from_dict_equals_the_attrs_constructor() -> None:
         payload=ORDER["payload"],
         user=ORDER["user"],
     )
+    assert type(parsed) is Order and attrs.has(Order)  # the public models stay attrs classes
     assert parsed == built
-    assert parsed.additional_properties == {}
-    assert parsed.to_dict() == Order.from_dict(parsed.to_dict()).to_dict()
+    assert parsed.side is Side.SELL or parsed.side is Side.BUY  # enum members, not strings
+    assert parsed.created_at.tzinfo is not None
+    assert Order.from_dict(parsed.to_dict()) == parsed  # from_dict and to_dict still round-trip
 
 
-def test_from_dict_leaves_its_input_alone_and_keeps_extra_fields() -> None:
-    source = {**ORDER, "new_field": {"nested": [1, 2]}}
-    before = copy.deepcopy(source)
-    order = Order.from_dict(source)
-    assert source == before
-    assert order.additional_properties == {"new_field": {"nested": [1, 2]}}
-    assert order["new_field"] == {"nested": [1, 2]}
-
-
-def test_absent_optional_fields_are_unset() -> None:
-    optional = {"price", "fill_avg_price", "leverage", "margin", "avail_locked", "position_id", "user"}
-    required = {k: v for k, v in ORDER.items() if k not in optional}
-    order = Order.from_dict(required)
-    assert order.price is generated_types.UNSET
-    assert order.user is generated_types.UNSET
-    assert "price" not in order.to_dict()
-
-
-def test_enum_fields_take_known_values_as_members_and_keep_unknown_ones() -> None:
-    order = Order.from_dict({**ORDER, "status": "partially_filled", "side": "buy"})
-    assert order.side is Side.BUY
-    assert isinstance(order.status, OrderStatus)
-    assert order.status.value == "partially_filled"
-    with pytest.raises(ValueError):
-        Order.from_dict({**ORDER, "side": 1})  # not a string: no enum member can be made of it
+def test_a_21_digit_json_number_stays_exact_through_the_client() -> None:
+    """The docs' volume_24h, sent as a JSON number (as the live API sends some decimals): no float on the way."""
+    text = MARKET["volume_24h"]
+    assert len(text.replace(".", "").lstrip("0")) > 17  # more digits than a float holds
+    body = json.dumps(MARKET).encode().replace(f'"{text}"'.encode(), text.encode())
+    assert f'"volume_24h": {text}'.encode() in body  # a number on the wire, not a string
+    market = _client("/api/query_symbol_market", body).query_symbol_market(symbol="BTC-USD")
+    assert isinstance(market.volume_24h, Decimal)
+    assert str(market.volume_24h) == text
+    assert market.volume_24h != Decimal(float(text))  # what a float would have made of it
 
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("121900.00", Decimal("121900.00")),
-        ("0", Decimal("0")),
-        (121900, Decimal("121900")),  # the live API sometimes sends numbers
-        (Decimal("0.1"), Decimal("0.1")),  # a JSON number decoded with parse_float=Decimal
-        (0.1, Decimal("0.1")),  # decoded without parse_float: through repr, never the binary value
+        (b'"121900.00"', "121900.00"),
+        (b'"0"', "0"),
+        (b"121900", "121900"),  # the live API sometimes sends numbers
+        (b"121900.5", "121900.5"),
+        (b"0.10000000000000000555", "0.10000000000000000555"),  # float(...) would be 0.1
+        (b"1e-7", "1E-7"),
     ],
 )
-def test_decimal_fields_are_exact_whatever_the_json_type(raw: object, expected: Decimal) -> None:
-    for _ in range(2):  # the second parse of a string is a cache hit: same value either way
-        price = Order.from_dict({**ORDER, "price": raw}).price
-        assert isinstance(price, Decimal)
-        assert price == expected
-        assert str(price) == str(expected)
+def test_decimal_fields_are_exact_whatever_the_json_type(raw: bytes, expected: str) -> None:
+    body = _order_bytes(price="PRICE").replace(b'"PRICE"', raw)
+    price = query_order.parse_success(body).price
+    assert isinstance(price, Decimal)
+    assert str(price) == expected
 
 
-@pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity", "sNaN", "abc", "", [1], {"v": 1}, True, None])
-def test_malformed_decimal_fields_raise_value_error_every_time(raw: object) -> None:
-    for _ in range(2):  # a rejected string is never cached
-        with pytest.raises(ValueError, match="decimal"):
-            Order.from_dict({**ORDER, "qty": raw})
-    assert not isinstance(raw, str) or raw not in generated_types._DECIMALS
+def test_numbers_in_untyped_fields_are_decimal_not_float() -> None:
+    order = query_order.parse_success(_order_bytes(payload={"trigger": "X"}).replace(b'"X"', b"0.30000000000000001"))
+    assert order.payload == {"trigger": Decimal("0.30000000000000001")}
 
 
-def test_the_decimal_table_is_bounded() -> None:
-    table = generated_types._DECIMALS
-    for i in range(generated_types._DECIMALS_MAX + 10):
-        generated_types.parse_decimal(f"{i}.5")
-        assert len(table) <= generated_types._DECIMALS_MAX
-    assert generated_types.parse_decimal("7.5") == Decimal("7.5")
+@pytest.mark.parametrize(
+    ("field", "raw"),
+    [
+        ("qty", "NaN"),
+        ("qty", "Infinity"),
+        ("fill_qty", "-Infinity"),
+        ("qty", "sNaN"),
+        ("price", "nan"),  # optional field
+        ("leverage", "-inf"),
+    ],
+)
+def test_non_finite_decimals_are_refused_naming_the_field(field: str, raw: str) -> None:
+    with pytest.raises(ResponseDecodeError, match=rf"{field}: not a finite decimal") as info:
+        _client("/api/query_order", _order_bytes(**{field: raw})).query_order(order_id=1)
+    assert info.value.status_code == 200
 
 
-@pytest.mark.parametrize("raw", ["2025-08-11 nope", "", 1754883325, None, ["2025-08-11T03:35:25Z"]])
-def test_malformed_datetime_fields_raise(raw: object) -> None:
-    with pytest.raises((ValueError, TypeError)):
-        Order.from_dict({**ORDER, "created_at": raw})
+def test_non_finite_decimals_in_lists_are_refused() -> None:
+    body = json.dumps({**MARKET, "spread": ["121599.94", "Infinity"]}).encode()
+    with pytest.raises(SpecMismatch, match="spread: not a finite decimal"):
+        query_symbol_market.parse_success(body)
 
 
-def test_a_typed_page_from_wire_bytes() -> None:
-    """The path the client takes: bytes, json.loads with Decimal, parse_success; numbers and strings mixed."""
-    page = json.loads(json.dumps(DOC_EXAMPLES["query_open_orders"]["response"]))
-    page["result"].append({**ORDER, "id": ORDER["id"] + 1, "price": 121900.5, "qty": "0.002"})
-    body = json.dumps(page).encode()
-    parsed = query_open_orders.parse_success(json.loads(body, parse_float=Decimal))
-    assert [o.price for o in parsed.result][-1] == Decimal("121900.5")
-    assert parsed.result[-1].qty == Decimal("0.002")
-    assert all(isinstance(o.side, Side) for o in parsed.result)
+@pytest.mark.parametrize("raw", ["abc", "", "1,5", [1], {"v": 1}, True, None])
+def test_malformed_decimals_are_refused_naming_the_field(raw: object) -> None:
+    with pytest.raises(ResponseDecodeError, match=r"\$\.qty") as info:
+        _client("/api/query_order", _order_bytes(qty=raw)).query_order(order_id=1)
+    assert info.value.body == _order_bytes(qty=raw)
 
 
-def test_from_dict_leaves_nested_dicts_alone() -> None:
-    """Only the client's own decode is taken apart in place (_owned); a caller's page is copied at every level."""
-    page = json.loads(json.dumps(DOC_EXAMPLES["query_open_orders"]["response"]))
+@pytest.mark.parametrize(
+    ("field", "raw"),
+    [
+        ("id", "1820682"),  # int64 as a string
+        ("id", 1.5),
+        ("reduce_only", "false"),
+        ("created_at", "2025-08-11 nope"),
+        ("created_at", 1754883325),
+        ("side", 1),  # no enum member can be made of a number
+        ("symbol", None),
+    ],
+)
+def test_wrong_types_are_refused_naming_the_field(field: str, raw: object) -> None:
+    with pytest.raises(SpecMismatch, match=rf"\$\.{field}"):
+        query_order.parse_success(_order_bytes(**{field: raw}))
+
+
+def test_a_missing_required_field_is_named() -> None:
+    body = json.dumps({k: v for k, v in ORDER.items() if k != "fill_qty"}).encode()
+    with pytest.raises(SpecMismatch, match="missing required field `fill_qty`"):
+        query_order.parse_success(body)
+
+
+def test_absent_optional_fields_are_unset_and_nulls_none() -> None:
+    optional = {"price", "fill_avg_price", "leverage", "margin", "avail_locked", "position_id", "user"}
+    order = query_order.parse_success(json.dumps({k: v for k, v in ORDER.items() if k not in optional}).encode())
+    assert order.price is UNSET and order.user is UNSET and not order.price
+    assert "price" not in order.to_dict()
+    price = DOC_EXAMPLES["query_symbol_price"]["response"]
+    body = json.dumps({**price, "last_price": None, "mid_price": None}).encode()
+    parsed = _client("/api/query_symbol_price", body).query_symbol_price(symbol="BTC-USD")
+    assert parsed.last_price is None and parsed.mid_price is None
+    assert parsed.mark_price == Decimal(price["mark_price"])
+
+
+def test_unknown_enum_values_are_kept() -> None:
+    order = query_order.parse_success(_order_bytes(status="partially_filled", time_in_force="fok"))
+    assert isinstance(order.status, OrderStatus) and order.status == "partially_filled"
+    assert isinstance(order.time_in_force, TimeInForce) and order.time_in_force.value == "fok"
+    assert order.status not in list(OrderStatus)  # kept, though the spec does not list it
+
+
+def test_fields_the_spec_does_not_list_are_ignored_not_fatal() -> None:
+    order = query_order.parse_success(_order_bytes(brand_new_field={"nested": [1, 2]}, another=1))
+    assert order == query_order.parse_success(_order_bytes())
+    assert not hasattr(order, "additional_properties") and not hasattr(order, "brand_new_field")
+
+
+def test_deep_nesting_is_a_decode_error_naming_the_field_not_a_recursion_error() -> None:
+    deep = b"[" * 200_000 + b"]" * 200_000
+    body = _order_bytes(payload="DEEP").replace(b'"DEEP"', deep)
+    with pytest.raises(ResponseDecodeError, match=r"nested too deeply .* at `\$\.payload`"):
+        _client("/api/query_order", body).query_order(order_id=1)
+
+
+@pytest.mark.parametrize("body", [b'{"result": [', b"<html>oops</html>", b"", b"\xff\xfe", b"[1, 2]"])
+def test_bodies_that_are_not_the_success_shape(body: bytes) -> None:
+    with pytest.raises(ResponseDecodeError) as info:
+        _client("/api/query_open_orders", body).query_open_orders()
+    assert info.value.body == body
+
+
+def test_a_page_from_wire_bytes_mixing_strings_and_numbers() -> None:
+    page = copy.deepcopy(DOC_EXAMPLES["query_open_orders"]["response"])
+    page["result"].append({**ORDER, "id": ORDER["id"] + 1, "price": "P", "qty": "0.002"})
+    body = json.dumps(page).encode().replace(b'"P"', b"121900.5")
+    parsed = _client("/api/query_open_orders", body).query_open_orders()
+    assert isinstance(parsed, OrderPage)
+    assert parsed.result[-1].price == Decimal("121900.5") and parsed.result[-1].qty == Decimal("0.002")
+    assert [o.id for o in parsed.result] == [o["id"] for o in page["result"]]
+
+
+def test_renamed_wire_fields_are_read_not_missed() -> None:
+    """`systemTime`, `perpsAlpha`: JSON names unlike the Python names go through from_dict, never dropped."""
+    region = DOC_EXAMPLES["query_region"]["response"]
+    parsed = _client("/v1/region", json.dumps(region).encode()).query_region()
+    assert parsed.system_time == region["systemTime"] and parsed.region == region["region"]
+    from standx_client.api.auth import login
+
+    answer = login.parse_success(json.dumps({**DOC_EXAMPLES["login"]["response"], "perpsAlpha": True}).encode())
+    assert answer.perps_alpha is True
+
+
+def test_from_dict_reads_decoded_data_and_leaves_it_alone() -> None:
+    page = copy.deepcopy(DOC_EXAMPLES["query_open_orders"]["response"])
     page["result"][0]["new_field"] = 1
     before = copy.deepcopy(page)
     parsed = OrderPage.from_dict(page)
     assert page == before
-    assert parsed.result[0].additional_properties == {"new_field": 1}
-    again = OrderPage.from_dict(page)  # the same dict parses twice: nothing was consumed
-    assert again == parsed
+    assert parsed == query_open_orders.parse_success(json.dumps(page).encode())
 
 
-def test_parse_success_takes_a_fresh_decode_apart_and_keeps_every_field() -> None:
-    page = json.loads(json.dumps(DOC_EXAMPLES["query_open_orders"]["response"]))
-    page["result"][0]["new_field"] = {"nested": True}
-    expected = OrderPage.from_dict(copy.deepcopy(page))
-    parsed = query_open_orders.parse_success(page)
-    assert parsed == expected
-    assert parsed.result[0]["new_field"] == {"nested": True}
-    assert parsed.result[0].to_dict() == expected.result[0].to_dict()
+def test_models_refuse_non_finite_decimals_when_built_by_hand_too() -> None:
+    fields = {k: v for k, v in attrs.asdict(query_order.parse_success(_order_bytes()), recurse=False).items()}
+    with pytest.raises(ValueError, match="qty: not a finite decimal"):
+        Order(**{**fields, "qty": Decimal("NaN")})
+
+
+def test_a_decode_error_from_the_client_is_typed_and_keeps_the_body() -> None:
+    body = _order_bytes(qty="abc")
+    recorder = Recorder({"/api/query_order": json_response(json.loads(body))})
+    with pytest.raises(ResponseDecodeError) as info:
+        StandX(jwt=JWT, transport=httpx.MockTransport(recorder)).query_order(order_id=1)
+    assert "qty" in str(info.value) and info.value.operation == "query_order"

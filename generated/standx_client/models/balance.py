@@ -6,9 +6,13 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, decimal_hit, parse_decimal
+from ..types import (
+    UNSET,
+    Unset,
+    not_finite,
+    parse_decimal,
+)
 
 T = TypeVar("T", bound="Balance")
 
@@ -65,7 +69,41 @@ class Balance:
     """ Decimal number in a response. Usually a JSON string such as "121900.00", but the live API sometimes sends a
     JSON number; both are valid. The pattern applies to strings only. Convert numbers through their textual form to
     keep them exact. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
+        # builds (and every __init__): one pass over this model's decimal fields.
+        if not (
+            self.isolated_balance.is_finite()
+            and self.isolated_upnl.is_finite()
+            and self.cross_balance.is_finite()
+            and self.cross_margin.is_finite()
+            and self.cross_upnl.is_finite()
+            and self.locked.is_finite()
+            and self.cross_available.is_finite()
+            and self.balance.is_finite()
+            and self.upnl.is_finite()
+            and self.equity.is_finite()
+            and self.pnl_freeze.is_finite()
+            and (self.pnl_24h is UNSET or self.pnl_24h.is_finite())
+        ):
+            raise not_finite(
+                self,
+                (
+                    "isolated_balance",
+                    "isolated_upnl",
+                    "cross_balance",
+                    "cross_margin",
+                    "cross_upnl",
+                    "locked",
+                    "cross_available",
+                    "balance",
+                    "upnl",
+                    "equity",
+                    "pnl_freeze",
+                    "pnl_24h",
+                ),
+            )
 
     def to_dict(self) -> dict[str, Any]:
         isolated_balance = format(self.isolated_balance, "f")
@@ -95,7 +133,7 @@ class Balance:
             pnl_24h = format(self.pnl_24h, "f")
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "isolated_balance": isolated_balance,
@@ -117,110 +155,49 @@ class Balance:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        isolated_balance = (
-            _d
-            if (_s := _pop("isolated_balance")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        isolated_balance = parse_decimal(src_dict["isolated_balance"])
 
-        isolated_upnl = (
-            _d
-            if (_s := _pop("isolated_upnl")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        isolated_upnl = parse_decimal(src_dict["isolated_upnl"])
 
-        cross_balance = (
-            _d
-            if (_s := _pop("cross_balance")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        cross_balance = parse_decimal(src_dict["cross_balance"])
 
-        cross_margin = (
-            _d
-            if (_s := _pop("cross_margin")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        cross_margin = parse_decimal(src_dict["cross_margin"])
 
-        cross_upnl = (
-            _d
-            if (_s := _pop("cross_upnl")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        cross_upnl = parse_decimal(src_dict["cross_upnl"])
 
-        locked = (
-            _d if (_s := _pop("locked")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-        )
+        locked = parse_decimal(src_dict["locked"])
 
-        cross_available = (
-            _d
-            if (_s := _pop("cross_available")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        cross_available = parse_decimal(src_dict["cross_available"])
 
-        balance = (
-            _d
-            if (_s := _pop("balance")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        balance = parse_decimal(src_dict["balance"])
 
-        upnl = (
-            _d if (_s := _pop("upnl")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-        )
+        upnl = parse_decimal(src_dict["upnl"])
 
-        equity = (
-            _d if (_s := _pop("equity")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-        )
+        equity = parse_decimal(src_dict["equity"])
 
-        pnl_freeze = (
-            _d
-            if (_s := _pop("pnl_freeze")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        pnl_freeze = parse_decimal(src_dict["pnl_freeze"])
 
-        _pnl_24h = _pop("pnl_24h", UNSET)
+        _pnl_24h = src_dict.get("pnl_24h", UNSET)
         pnl_24h: Decimal | Unset
-        if _pnl_24h is UNSET:
+        if isinstance(_pnl_24h, Unset):
             pnl_24h = UNSET
         else:
-            pnl_24h = (
-                _d if (_s := _pnl_24h).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-            )
+            pnl_24h = parse_decimal(_pnl_24h)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.isolated_balance = isolated_balance
-        _instance.isolated_upnl = isolated_upnl
-        _instance.cross_balance = cross_balance
-        _instance.cross_margin = cross_margin
-        _instance.cross_upnl = cross_upnl
-        _instance.locked = locked
-        _instance.cross_available = cross_available
-        _instance.balance = balance
-        _instance.upnl = upnl
-        _instance.equity = equity
-        _instance.pnl_freeze = pnl_freeze
-        _instance.pnl_24h = pnl_24h
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            isolated_balance=isolated_balance,
+            isolated_upnl=isolated_upnl,
+            cross_balance=cross_balance,
+            cross_margin=cross_margin,
+            cross_upnl=cross_upnl,
+            locked=locked,
+            cross_available=cross_available,
+            balance=balance,
+            upnl=upnl,
+            equity=equity,
+            pnl_freeze=pnl_freeze,
+            pnl_24h=pnl_24h,
+        )

@@ -37,18 +37,14 @@ class CancelOrderRequest:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        order_id = _pop("order_id", UNSET)
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        order_id = src_dict.get("order_id", UNSET)
 
-        cl_ord_id = _pop("cl_ord_id", UNSET)
+        cl_ord_id = src_dict.get("cl_ord_id", UNSET)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.order_id = order_id
-        _instance.cl_ord_id = cl_ord_id
-
-        return _instance
+        return cls(
+            order_id=order_id,
+            cl_ord_id=cl_ord_id,
+        )

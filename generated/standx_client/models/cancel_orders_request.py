@@ -40,18 +40,14 @@ class CancelOrdersRequest:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        order_id_list = cast(list[int], _pop("order_id_list", UNSET))
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        order_id_list = cast(list[int], src_dict.get("order_id_list", UNSET))
 
-        cl_ord_id_list = cast(list[str], _pop("cl_ord_id_list", UNSET))
+        cl_ord_id_list = cast(list[str], src_dict.get("cl_ord_id_list", UNSET))
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.order_id_list = order_id_list
-        _instance.cl_ord_id_list = cl_ord_id_list
-
-        return _instance
+        return cls(
+            order_id_list=order_id_list,
+            cl_ord_id_list=cl_ord_id_list,
+        )

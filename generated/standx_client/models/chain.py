@@ -10,13 +10,6 @@ class Chain(StrEnum):
         return str(self.value)
 
     @classmethod
-    def parse(cls, value: str) -> "Chain":
-        """A value from a response: a dict lookup for known values (Enum's call is ~15x slower)."""
-        # A module global, not cls._value2member_map_: attribute lookups on an Enum class go through
-        # EnumType.__getattr__ and cost more than the whole dict lookup.
-        return _MEMBERS.get(value) or cls(value)
-
-    @classmethod
     def _missing_(cls, value: object) -> "Chain | None":
         # A value the spec does not list (the exchange added one): keep it instead of failing the whole
         # response. Requests are still validated against the listed values before they are sent.
@@ -26,6 +19,3 @@ class Chain(StrEnum):
         member._name_ = value
         member._value_ = value
         return cls._value2member_map_.setdefault(value, member)  # type: ignore[return-value]
-
-
-_MEMBERS: dict[str, Chain] = Chain._value2member_map_  # type: ignore[assignment]

@@ -6,9 +6,12 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
-from ..types import decimal_hit, parse_decimal
+from ..types import (
+    finite,
+    not_finite,
+    parse_decimal,
+)
 
 T = TypeVar("T", bound="DepthBook")
 
@@ -24,7 +27,12 @@ class DepthBook:
     """ Ask levels, in no guaranteed order. """
     bids: list[list[Decimal]]
     """ Bid levels, in no guaranteed order. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
+        # builds (and every __init__): one pass over this model's decimal fields.
+        if not (finite(self.asks) and finite(self.bids)):
+            raise not_finite(self, ("asks", "bids"))
 
     def to_dict(self) -> dict[str, Any]:
         symbol = self.symbol
@@ -48,7 +56,7 @@ class DepthBook:
             bids.append(bids_item)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "symbol": symbol,
@@ -60,68 +68,37 @@ class DepthBook:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        symbol = _pop("symbol")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        symbol = src_dict["symbol"]
 
         asks = []
-        _asks = _pop("asks")
+        _asks = src_dict["asks"]
         for asks_item_data in _asks:
             asks_item = []
             _asks_item = asks_item_data
             for componentsschemas_price_level_item_data in _asks_item:
-                componentsschemas_price_level_item = (
-                    _d
-                    if (_s := componentsschemas_price_level_item_data).__class__ is str
-                    and (_d := decimal_hit(_s)) is not None
-                    else parse_decimal(_s)
-                )
+                componentsschemas_price_level_item = parse_decimal(componentsschemas_price_level_item_data)
 
                 asks_item.append(componentsschemas_price_level_item)
 
             asks.append(asks_item)
 
         bids = []
-        _bids = _pop("bids")
+        _bids = src_dict["bids"]
         for bids_item_data in _bids:
             bids_item = []
             _bids_item = bids_item_data
             for componentsschemas_price_level_item_data in _bids_item:
-                componentsschemas_price_level_item = (
-                    _d
-                    if (_s := componentsschemas_price_level_item_data).__class__ is str
-                    and (_d := decimal_hit(_s)) is not None
-                    else parse_decimal(_s)
-                )
+                componentsschemas_price_level_item = parse_decimal(componentsschemas_price_level_item_data)
 
                 bids_item.append(componentsschemas_price_level_item)
 
             bids.append(bids_item)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.symbol = symbol
-        _instance.asks = asks
-        _instance.bids = bids
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            symbol=symbol,
+            asks=asks,
+            bids=bids,
+        )

@@ -5,7 +5,6 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
@@ -22,7 +21,6 @@ class Error:
     """ Human-readable error message. """
     request_id: str | Unset = UNSET
     """ Id of the failed request, when the server sends one. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         code = self.code
@@ -32,7 +30,7 @@ class Error:
         request_id = self.request_id
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "code": code,
@@ -45,38 +43,17 @@ class Error:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        code = _pop("code")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        code = src_dict["code"]
 
-        message = _pop("message")
+        message = src_dict["message"]
 
-        request_id = _pop("request_id", UNSET)
+        request_id = src_dict.get("request_id", UNSET)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.code = code
-        _instance.message = message
-        _instance.request_id = request_id
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            code=code,
+            message=message,
+            request_id=request_id,
+        )

@@ -7,9 +7,13 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, decimal_hit, parse_decimal
+from ..types import (
+    UNSET,
+    Unset,
+    not_finite,
+    parse_decimal,
+)
 
 T = TypeVar("T", bound="FundingPayment")
 
@@ -39,7 +43,12 @@ class FundingPayment:
     """ Record creation time. """
     updated_at: datetime.datetime | Unset = UNSET
     """ Record update time. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
+        # builds (and every __init__): one pass over this model's decimal fields.
+        if not (self.qty.is_finite()):
+            raise not_finite(self, ("qty",))
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
@@ -65,7 +74,7 @@ class FundingPayment:
             updated_at = self.updated_at.isoformat()
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "id": id,
@@ -88,66 +97,45 @@ class FundingPayment:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        id = _pop("id")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        id = src_dict["id"]
 
-        symbol = _pop("symbol")
+        symbol = src_dict["symbol"]
 
-        qty = _d if (_s := _pop("qty")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+        qty = parse_decimal(src_dict["qty"])
 
-        transact_time = datetime.datetime.fromisoformat(_pop("transact_time"))
+        transact_time = datetime.datetime.fromisoformat(src_dict["transact_time"])
 
-        user = _pop("user", UNSET)
+        user = src_dict.get("user", UNSET)
 
-        asset = _pop("asset", UNSET)
+        asset = src_dict.get("asset", UNSET)
 
-        txn_type = _pop("txn_type", UNSET)
+        txn_type = src_dict.get("txn_type", UNSET)
 
-        _created_at = _pop("created_at", UNSET)
+        _created_at = src_dict.get("created_at", UNSET)
         created_at: datetime.datetime | Unset
-        if _created_at is UNSET:
+        if isinstance(_created_at, Unset):
             created_at = UNSET
         else:
             created_at = datetime.datetime.fromisoformat(_created_at)
 
-        _updated_at = _pop("updated_at", UNSET)
+        _updated_at = src_dict.get("updated_at", UNSET)
         updated_at: datetime.datetime | Unset
-        if _updated_at is UNSET:
+        if isinstance(_updated_at, Unset):
             updated_at = UNSET
         else:
             updated_at = datetime.datetime.fromisoformat(_updated_at)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.id = id
-        _instance.symbol = symbol
-        _instance.qty = qty
-        _instance.transact_time = transact_time
-        _instance.user = user
-        _instance.asset = asset
-        _instance.txn_type = txn_type
-        _instance.created_at = created_at
-        _instance.updated_at = updated_at
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            id=id,
+            symbol=symbol,
+            qty=qty,
+            transact_time=transact_time,
+            user=user,
+            asset=asset,
+            txn_type=txn_type,
+            created_at=created_at,
+            updated_at=updated_at,
+        )

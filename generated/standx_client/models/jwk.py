@@ -5,7 +5,6 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
@@ -30,7 +29,6 @@ class Jwk:
     """ Key use, `sig`. """
     kid: str | Unset = UNSET
     """ Key id. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         kty = self.kty
@@ -48,7 +46,7 @@ class Jwk:
         kid = self.kid
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "kty": kty,
@@ -70,50 +68,29 @@ class Jwk:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        kty = _pop("kty")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        kty = src_dict["kty"]
 
-        crv = _pop("crv", UNSET)
+        crv = src_dict.get("crv", UNSET)
 
-        x = _pop("x", UNSET)
+        x = src_dict.get("x", UNSET)
 
-        y = _pop("y", UNSET)
+        y = src_dict.get("y", UNSET)
 
-        alg = _pop("alg", UNSET)
+        alg = src_dict.get("alg", UNSET)
 
-        use = _pop("use", UNSET)
+        use = src_dict.get("use", UNSET)
 
-        kid = _pop("kid", UNSET)
+        kid = src_dict.get("kid", UNSET)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.kty = kty
-        _instance.crv = crv
-        _instance.x = x
-        _instance.y = y
-        _instance.alg = alg
-        _instance.use = use
-        _instance.kid = kid
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            kty=kty,
+            crv=crv,
+            x=x,
+            y=y,
+            alg=alg,
+            use=use,
+            kid=kid,
+        )

@@ -6,15 +6,17 @@ from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..models.kline_status import KlineStatus
-from ..types import UNSET, Unset, decimal_hit, parse_decimal
+from ..types import (
+    UNSET,
+    Unset,
+    finite,
+    not_finite,
+    parse_decimal,
+)
 
 T = TypeVar("T", bound="KlineHistory")
-
-_kline_status_members: dict[str, KlineStatus] = KlineStatus._value2member_map_  # type: ignore[assignment]
-_parse_kline_status = KlineStatus.parse
 
 
 @_attrs_define
@@ -39,7 +41,12 @@ class KlineHistory:
     """ Close prices. """
     v: list[Decimal] | Unset = UNSET
     """ Volumes in the base asset. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
+        # builds (and every __init__): one pass over this model's decimal fields.
+        if not (finite(self.o) and finite(self.h) and finite(self.l) and finite(self.c) and finite(self.v)):
+            raise not_finite(self, ("o", "h", "l", "c", "v"))
 
     def to_dict(self) -> dict[str, Any]:
         s = self.s.value
@@ -84,7 +91,7 @@ class KlineHistory:
                 v.append(v_item)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "s": s,
@@ -106,105 +113,64 @@ class KlineHistory:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        s = _kline_status_members.get(_s := _pop("s")) or _parse_kline_status(_s)
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        s = KlineStatus(src_dict["s"])
 
-        t = cast(list[int], _pop("t", UNSET))
+        t = cast(list[int], src_dict.get("t", UNSET))
 
-        _o = _pop("o", UNSET)
+        _o = src_dict.get("o", UNSET)
         o: list[Decimal] | Unset = UNSET
         if _o is not UNSET:
             o = []
             for o_item_data in _o:
-                o_item = (
-                    _d
-                    if (_s := o_item_data).__class__ is str and (_d := decimal_hit(_s)) is not None
-                    else parse_decimal(_s)
-                )
+                o_item = parse_decimal(o_item_data)
 
                 o.append(o_item)
 
-        _h = _pop("h", UNSET)
+        _h = src_dict.get("h", UNSET)
         h: list[Decimal] | Unset = UNSET
         if _h is not UNSET:
             h = []
             for h_item_data in _h:
-                h_item = (
-                    _d
-                    if (_s := h_item_data).__class__ is str and (_d := decimal_hit(_s)) is not None
-                    else parse_decimal(_s)
-                )
+                h_item = parse_decimal(h_item_data)
 
                 h.append(h_item)
 
-        _l = _pop("l", UNSET)
+        _l = src_dict.get("l", UNSET)
         l: list[Decimal] | Unset = UNSET
         if _l is not UNSET:
             l = []
             for l_item_data in _l:
-                l_item = (
-                    _d
-                    if (_s := l_item_data).__class__ is str and (_d := decimal_hit(_s)) is not None
-                    else parse_decimal(_s)
-                )
+                l_item = parse_decimal(l_item_data)
 
                 l.append(l_item)
 
-        _c = _pop("c", UNSET)
+        _c = src_dict.get("c", UNSET)
         c: list[Decimal] | Unset = UNSET
         if _c is not UNSET:
             c = []
             for c_item_data in _c:
-                c_item = (
-                    _d
-                    if (_s := c_item_data).__class__ is str and (_d := decimal_hit(_s)) is not None
-                    else parse_decimal(_s)
-                )
+                c_item = parse_decimal(c_item_data)
 
                 c.append(c_item)
 
-        _v = _pop("v", UNSET)
+        _v = src_dict.get("v", UNSET)
         v: list[Decimal] | Unset = UNSET
         if _v is not UNSET:
             v = []
             for v_item_data in _v:
-                v_item = (
-                    _d
-                    if (_s := v_item_data).__class__ is str and (_d := decimal_hit(_s)) is not None
-                    else parse_decimal(_s)
-                )
+                v_item = parse_decimal(v_item_data)
 
                 v.append(v_item)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.s = s
-        _instance.t = t
-        _instance.o = o
-        _instance.h = h
-        _instance.l = l
-        _instance.c = c
-        _instance.v = v
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            s=s,
+            t=t,
+            o=o,
+            h=h,
+            l=l,
+            c=c,
+            v=v,
+        )

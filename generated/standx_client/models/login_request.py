@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -23,6 +23,10 @@ class LoginRequest:
     expires_seconds: int | Unset = 604800
     """ Lifetime of the access token in seconds (default 604800, 7 days). The docs advise against very long
     lifetimes. """
+
+    # JSON names that are not the Python names. The compiled decoder matches fields by Python name, so a body
+    # with this model is decoded as JSON and built with from_dict (see _decode.json_decoder).
+    __wire_names__: ClassVar[dict[str, str]] = {"signed_data": "signedData", "expires_seconds": "expiresSeconds"}
 
     def to_dict(self) -> dict[str, Any]:
         signature = self.signature
@@ -45,21 +49,17 @@ class LoginRequest:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        signature = _pop("signature")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        signature = src_dict["signature"]
 
-        signed_data = _pop("signedData")
+        signed_data = src_dict["signedData"]
 
-        expires_seconds = _pop("expiresSeconds", UNSET)
+        expires_seconds = src_dict.get("expiresSeconds", UNSET)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.signature = signature
-        _instance.signed_data = signed_data
-        _instance.expires_seconds = expires_seconds
-
-        return _instance
+        return cls(
+            signature=signature,
+            signed_data=signed_data,
+            expires_seconds=expires_seconds,
+        )

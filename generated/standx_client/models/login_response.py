@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -26,7 +26,10 @@ class LoginResponse:
     """ The chain of the wallet (`bsc` or `solana`). """
     perps_alpha: bool | Unset = UNSET
     """ Whether the account has access to perps (undocumented flag). """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    # JSON names that are not the Python names. The compiled decoder matches fields by Python name, so a body
+    # with this model is decoded as JSON and built with from_dict (see _decode.json_decoder).
+    __wire_names__: ClassVar[dict[str, str]] = {"perps_alpha": "perpsAlpha"}
 
     def to_dict(self) -> dict[str, Any]:
         token = self.token
@@ -40,7 +43,7 @@ class LoginResponse:
         perps_alpha = self.perps_alpha
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "token": token,
@@ -58,44 +61,23 @@ class LoginResponse:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        token = _pop("token")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        token = src_dict["token"]
 
-        address = _pop("address", UNSET)
+        address = src_dict.get("address", UNSET)
 
-        alias = _pop("alias", UNSET)
+        alias = src_dict.get("alias", UNSET)
 
-        chain = _pop("chain", UNSET)
+        chain = src_dict.get("chain", UNSET)
 
-        perps_alpha = _pop("perpsAlpha", UNSET)
+        perps_alpha = src_dict.get("perpsAlpha", UNSET)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.token = token
-        _instance.address = address
-        _instance.alias = alias
-        _instance.chain = chain
-        _instance.perps_alpha = perps_alpha
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            token=token,
+            address=address,
+            alias=alias,
+            chain=chain,
+            perps_alpha=perps_alpha,
+        )

@@ -5,7 +5,6 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..models.market_overview_summary import MarketOverviewSummary
 from ..models.market_overview_symbol import MarketOverviewSymbol
@@ -21,7 +20,6 @@ class MarketOverview:
     """ Totals across all markets. """
     symbols: list[MarketOverviewSymbol]
     """ One entry per market. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         summary = self.summary.to_dict()
@@ -29,11 +27,10 @@ class MarketOverview:
         symbols = []
         for symbols_item_data in self.symbols:
             symbols_item = symbols_item_data.to_dict()
-
             symbols.append(symbols_item)
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "summary": summary,
@@ -44,43 +41,19 @@ class MarketOverview:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        from ..models.market_overview_summary import MarketOverviewSummary  # noqa: PLC0415
-        from ..models.market_overview_symbol import MarketOverviewSymbol  # noqa: PLC0415
-
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        summary = MarketOverviewSummary.from_dict(_pop("summary"), _owned=_owned)
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        summary = MarketOverviewSummary.from_dict(src_dict["summary"])
 
         symbols = []
-        _symbols = _pop("symbols")
+        _symbols = src_dict["symbols"]
         for symbols_item_data in _symbols:
-            symbols_item = MarketOverviewSymbol.from_dict(symbols_item_data, _owned=_owned)
+            symbols_item = MarketOverviewSymbol.from_dict(symbols_item_data)
 
             symbols.append(symbols_item)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.summary = summary
-        _instance.symbols = symbols
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            summary=summary,
+            symbols=symbols,
+        )

@@ -6,9 +6,11 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
-from ..types import decimal_hit, parse_decimal
+from ..types import (
+    not_finite,
+    parse_decimal,
+)
 
 T = TypeVar("T", bound="MarketOverviewSummary")
 
@@ -27,7 +29,12 @@ class MarketOverviewSummary:
     """ Decimal number in a response. Usually a JSON string such as "121900.00", but the live API sometimes sends a
     JSON number; both are valid. The pattern applies to strings only. Convert numbers through their textual form to
     keep them exact. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
+        # builds (and every __init__): one pass over this model's decimal fields.
+        if not (self.open_interest_notional.is_finite() and self.volume_quote_24h.is_finite()):
+            raise not_finite(self, ("open_interest_notional", "volume_quote_24h"))
 
     def to_dict(self) -> dict[str, Any]:
         open_interest_notional = format(self.open_interest_notional, "f")
@@ -37,7 +44,7 @@ class MarketOverviewSummary:
         volume_quote_24h = format(self.volume_quote_24h, "f")
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "open_interest_notional": open_interest_notional,
@@ -49,46 +56,17 @@ class MarketOverviewSummary:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        open_interest_notional = (
-            _d
-            if (_s := _pop("open_interest_notional")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        open_interest_notional = parse_decimal(src_dict["open_interest_notional"])
+
+        symbol_count = src_dict["symbol_count"]
+
+        volume_quote_24h = parse_decimal(src_dict["volume_quote_24h"])
+
+        return cls(
+            open_interest_notional=open_interest_notional,
+            symbol_count=symbol_count,
+            volume_quote_24h=volume_quote_24h,
         )
-
-        symbol_count = _pop("symbol_count")
-
-        volume_quote_24h = (
-            _d
-            if (_s := _pop("volume_quote_24h")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
-
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.open_interest_notional = open_interest_notional
-        _instance.symbol_count = symbol_count
-        _instance.volume_quote_24h = volume_quote_24h
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

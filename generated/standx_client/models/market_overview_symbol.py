@@ -7,9 +7,14 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, decimal_hit, parse_decimal, parse_nullable_decimal
+from ..types import (
+    UNSET,
+    Unset,
+    not_finite,
+    parse_decimal,
+    parse_nullable_decimal,
+)
 
 T = TypeVar("T", bound="MarketOverviewSymbol")
 
@@ -57,7 +62,33 @@ class MarketOverviewSymbol:
     keep them exact. """
     time: datetime.datetime | Unset = UNSET
     """ Time of this snapshot. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
+        # builds (and every __init__): one pass over this model's decimal fields.
+        if not (
+            self.mark_price.is_finite()
+            and (self.last_price is None or self.last_price is UNSET or self.last_price.is_finite())
+            and (self.funding_rate is UNSET or self.funding_rate.is_finite())
+            and (self.open_interest is UNSET or self.open_interest.is_finite())
+            and (self.open_interest_notional is UNSET or self.open_interest_notional.is_finite())
+            and (self.price_change_pct is UNSET or self.price_change_pct.is_finite())
+            and (self.volume_24h is UNSET or self.volume_24h.is_finite())
+            and (self.volume_quote_24h is UNSET or self.volume_quote_24h.is_finite())
+        ):
+            raise not_finite(
+                self,
+                (
+                    "mark_price",
+                    "last_price",
+                    "funding_rate",
+                    "open_interest",
+                    "open_interest_notional",
+                    "price_change_pct",
+                    "volume_24h",
+                    "volume_quote_24h",
+                ),
+            )
 
     def to_dict(self) -> dict[str, Any]:
         symbol = self.symbol
@@ -101,7 +132,7 @@ class MarketOverviewSymbol:
             time = self.time.isoformat()
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "symbol": symbol,
@@ -132,133 +163,84 @@ class MarketOverviewSymbol:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        symbol = _pop("symbol")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        symbol = src_dict["symbol"]
 
-        mark_price = (
-            _d
-            if (_s := _pop("mark_price")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        mark_price = parse_decimal(src_dict["mark_price"])
 
-        base = _pop("base", UNSET)
+        base = src_dict.get("base", UNSET)
 
-        quote = _pop("quote", UNSET)
+        quote = src_dict.get("quote", UNSET)
 
-        _last_price = _pop("last_price", UNSET)
+        _last_price = src_dict.get("last_price", UNSET)
         last_price: Decimal | None | Unset
-        if _last_price is UNSET:
+        if isinstance(_last_price, Unset):
             last_price = UNSET
         else:
             last_price = parse_nullable_decimal(_last_price)
 
-        _funding_rate = _pop("funding_rate", UNSET)
+        _funding_rate = src_dict.get("funding_rate", UNSET)
         funding_rate: Decimal | Unset
-        if _funding_rate is UNSET:
+        if isinstance(_funding_rate, Unset):
             funding_rate = UNSET
         else:
-            funding_rate = (
-                _d
-                if (_s := _funding_rate).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            funding_rate = parse_decimal(_funding_rate)
 
-        _open_interest = _pop("open_interest", UNSET)
+        _open_interest = src_dict.get("open_interest", UNSET)
         open_interest: Decimal | Unset
-        if _open_interest is UNSET:
+        if isinstance(_open_interest, Unset):
             open_interest = UNSET
         else:
-            open_interest = (
-                _d
-                if (_s := _open_interest).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            open_interest = parse_decimal(_open_interest)
 
-        _open_interest_notional = _pop("open_interest_notional", UNSET)
+        _open_interest_notional = src_dict.get("open_interest_notional", UNSET)
         open_interest_notional: Decimal | Unset
-        if _open_interest_notional is UNSET:
+        if isinstance(_open_interest_notional, Unset):
             open_interest_notional = UNSET
         else:
-            open_interest_notional = (
-                _d
-                if (_s := _open_interest_notional).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            open_interest_notional = parse_decimal(_open_interest_notional)
 
-        _price_change_pct = _pop("price_change_pct", UNSET)
+        _price_change_pct = src_dict.get("price_change_pct", UNSET)
         price_change_pct: Decimal | Unset
-        if _price_change_pct is UNSET:
+        if isinstance(_price_change_pct, Unset):
             price_change_pct = UNSET
         else:
-            price_change_pct = (
-                _d
-                if (_s := _price_change_pct).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            price_change_pct = parse_decimal(_price_change_pct)
 
-        _volume_24h = _pop("volume_24h", UNSET)
+        _volume_24h = src_dict.get("volume_24h", UNSET)
         volume_24h: Decimal | Unset
-        if _volume_24h is UNSET:
+        if isinstance(_volume_24h, Unset):
             volume_24h = UNSET
         else:
-            volume_24h = (
-                _d
-                if (_s := _volume_24h).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            volume_24h = parse_decimal(_volume_24h)
 
-        _volume_quote_24h = _pop("volume_quote_24h", UNSET)
+        _volume_quote_24h = src_dict.get("volume_quote_24h", UNSET)
         volume_quote_24h: Decimal | Unset
-        if _volume_quote_24h is UNSET:
+        if isinstance(_volume_quote_24h, Unset):
             volume_quote_24h = UNSET
         else:
-            volume_quote_24h = (
-                _d
-                if (_s := _volume_quote_24h).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            volume_quote_24h = parse_decimal(_volume_quote_24h)
 
-        _time = _pop("time", UNSET)
+        _time = src_dict.get("time", UNSET)
         time: datetime.datetime | Unset
-        if _time is UNSET:
+        if isinstance(_time, Unset):
             time = UNSET
         else:
             time = datetime.datetime.fromisoformat(_time)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.symbol = symbol
-        _instance.mark_price = mark_price
-        _instance.base = base
-        _instance.quote = quote
-        _instance.last_price = last_price
-        _instance.funding_rate = funding_rate
-        _instance.open_interest = open_interest
-        _instance.open_interest_notional = open_interest_notional
-        _instance.price_change_pct = price_change_pct
-        _instance.volume_24h = volume_24h
-        _instance.volume_quote_24h = volume_quote_24h
-        _instance.time = time
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            symbol=symbol,
+            mark_price=mark_price,
+            base=base,
+            quote=quote,
+            last_price=last_price,
+            funding_rate=funding_rate,
+            open_interest=open_interest,
+            open_interest_notional=open_interest_notional,
+            price_change_pct=price_change_pct,
+            volume_24h=volume_24h,
+            volume_quote_24h=volume_quote_24h,
+            time=time,
+        )

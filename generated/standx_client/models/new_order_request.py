@@ -11,18 +11,14 @@ from ..models.margin_mode import MarginMode
 from ..models.order_type import OrderType
 from ..models.side import Side
 from ..models.time_in_force import TimeInForce
-from ..types import UNSET, Unset, decimal_hit, parse_decimal
+from ..types import (
+    UNSET,
+    Unset,
+    not_finite,
+    parse_decimal,
+)
 
 T = TypeVar("T", bound="NewOrderRequest")
-
-_margin_mode_members: dict[str, MarginMode] = MarginMode._value2member_map_  # type: ignore[assignment]
-_parse_margin_mode = MarginMode.parse
-_order_type_members: dict[str, OrderType] = OrderType._value2member_map_  # type: ignore[assignment]
-_parse_order_type = OrderType.parse
-_side_members: dict[str, Side] = Side._value2member_map_  # type: ignore[assignment]
-_parse_side = Side.parse
-_time_in_force_members: dict[str, TimeInForce] = TimeInForce._value2member_map_  # type: ignore[assignment]
-_parse_time_in_force = TimeInForce.parse
 
 
 @_attrs_define
@@ -64,6 +60,17 @@ class NewOrderRequest:
     sl_price: Decimal | Unset = UNSET
     """ Strictly positive decimal number sent as a JSON string in plain notation, for example "0.1". Zero and
     negative values are rejected. Used for request prices and quantities. """
+
+    def __attrs_post_init__(self) -> None:
+        # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
+        # builds (and every __init__): one pass over this model's decimal fields.
+        if not (
+            self.qty.is_finite()
+            and (self.price is UNSET or self.price.is_finite())
+            and (self.tp_price is UNSET or self.tp_price.is_finite())
+            and (self.sl_price is UNSET or self.sl_price.is_finite())
+        ):
+            raise not_finite(self, ("qty", "price", "tp_price", "sl_price"))
 
     def to_dict(self) -> dict[str, Any]:
         symbol = self.symbol
@@ -126,72 +133,64 @@ class NewOrderRequest:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        symbol = _pop("symbol")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        symbol = src_dict["symbol"]
 
-        side = _side_members.get(_s := _pop("side")) or _parse_side(_s)
+        side = Side(src_dict["side"])
 
-        order_type = _order_type_members.get(_s := _pop("order_type")) or _parse_order_type(_s)
+        order_type = OrderType(src_dict["order_type"])
 
-        qty = _d if (_s := _pop("qty")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+        qty = parse_decimal(src_dict["qty"])
 
-        time_in_force = _time_in_force_members.get(_s := _pop("time_in_force")) or _parse_time_in_force(_s)
+        time_in_force = TimeInForce(src_dict["time_in_force"])
 
-        reduce_only = _pop("reduce_only")
+        reduce_only = src_dict["reduce_only"]
 
-        _price = _pop("price", UNSET)
+        _price = src_dict.get("price", UNSET)
         price: Decimal | Unset
-        if _price is UNSET:
+        if isinstance(_price, Unset):
             price = UNSET
         else:
-            price = _d if (_s := _price).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+            price = parse_decimal(_price)
 
-        cl_ord_id = _pop("cl_ord_id", UNSET)
+        cl_ord_id = src_dict.get("cl_ord_id", UNSET)
 
-        _margin_mode = _pop("margin_mode", UNSET)
+        _margin_mode = src_dict.get("margin_mode", UNSET)
         margin_mode: MarginMode | Unset
-        if _margin_mode is UNSET:
+        if isinstance(_margin_mode, Unset):
             margin_mode = UNSET
         else:
-            margin_mode = _margin_mode_members.get(_s := _margin_mode) or _parse_margin_mode(_s)
+            margin_mode = MarginMode(_margin_mode)
 
-        leverage = _pop("leverage", UNSET)
+        leverage = src_dict.get("leverage", UNSET)
 
-        _tp_price = _pop("tp_price", UNSET)
+        _tp_price = src_dict.get("tp_price", UNSET)
         tp_price: Decimal | Unset
-        if _tp_price is UNSET:
+        if isinstance(_tp_price, Unset):
             tp_price = UNSET
         else:
-            tp_price = (
-                _d if (_s := _tp_price).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-            )
+            tp_price = parse_decimal(_tp_price)
 
-        _sl_price = _pop("sl_price", UNSET)
+        _sl_price = src_dict.get("sl_price", UNSET)
         sl_price: Decimal | Unset
-        if _sl_price is UNSET:
+        if isinstance(_sl_price, Unset):
             sl_price = UNSET
         else:
-            sl_price = (
-                _d if (_s := _sl_price).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-            )
+            sl_price = parse_decimal(_sl_price)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.symbol = symbol
-        _instance.side = side
-        _instance.order_type = order_type
-        _instance.qty = qty
-        _instance.time_in_force = time_in_force
-        _instance.reduce_only = reduce_only
-        _instance.price = price
-        _instance.cl_ord_id = cl_ord_id
-        _instance.margin_mode = margin_mode
-        _instance.leverage = leverage
-        _instance.tp_price = tp_price
-        _instance.sl_price = sl_price
-
-        return _instance
+        return cls(
+            symbol=symbol,
+            side=side,
+            order_type=order_type,
+            qty=qty,
+            time_in_force=time_in_force,
+            reduce_only=reduce_only,
+            price=price,
+            cl_ord_id=cl_ord_id,
+            margin_mode=margin_mode,
+            leverage=leverage,
+            tp_price=tp_price,
+            sl_price=sl_price,
+        )

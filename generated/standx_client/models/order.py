@@ -7,24 +7,19 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..models.order_status import OrderStatus
 from ..models.order_type import OrderType
 from ..models.side import Side
 from ..models.time_in_force import TimeInForce
-from ..types import UNSET, Unset, decimal_hit, parse_decimal
+from ..types import (
+    UNSET,
+    Unset,
+    not_finite,
+    parse_decimal,
+)
 
 T = TypeVar("T", bound="Order")
-
-_order_status_members: dict[str, OrderStatus] = OrderStatus._value2member_map_  # type: ignore[assignment]
-_parse_order_status = OrderStatus.parse
-_order_type_members: dict[str, OrderType] = OrderType._value2member_map_  # type: ignore[assignment]
-_parse_order_type = OrderType.parse
-_side_members: dict[str, Side] = Side._value2member_map_  # type: ignore[assignment]
-_parse_side = Side.parse
-_time_in_force_members: dict[str, TimeInForce] = TimeInForce._value2member_map_  # type: ignore[assignment]
-_parse_time_in_force = TimeInForce.parse
 
 
 @_attrs_define
@@ -99,7 +94,20 @@ class Order:
     """ Extra order data of unspecified type; null in examples. """
     user: str | Unset = UNSET
     """ Owner account as `<chain>_<address>`. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
+        # builds (and every __init__): one pass over this model's decimal fields.
+        if not (
+            self.qty.is_finite()
+            and self.fill_qty.is_finite()
+            and (self.price is UNSET or self.price.is_finite())
+            and (self.fill_avg_price is UNSET or self.fill_avg_price.is_finite())
+            and (self.leverage is UNSET or self.leverage.is_finite())
+            and (self.margin is UNSET or self.margin.is_finite())
+            and (self.avail_locked is UNSET or self.avail_locked.is_finite())
+        ):
+            raise not_finite(self, ("qty", "fill_qty", "price", "fill_avg_price", "leverage", "margin", "avail_locked"))
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
@@ -163,7 +171,7 @@ class Order:
         user = self.user
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "id": id,
@@ -210,145 +218,108 @@ class Order:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        id = _pop("id")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        id = src_dict["id"]
 
-        cl_ord_id = _pop("cl_ord_id")
+        cl_ord_id = src_dict["cl_ord_id"]
 
-        symbol = _pop("symbol")
+        symbol = src_dict["symbol"]
 
-        side = _side_members.get(_s := _pop("side")) or _parse_side(_s)
+        side = Side(src_dict["side"])
 
-        order_type = _order_type_members.get(_s := _pop("order_type")) or _parse_order_type(_s)
+        order_type = OrderType(src_dict["order_type"])
 
-        time_in_force = _time_in_force_members.get(_s := _pop("time_in_force")) or _parse_time_in_force(_s)
+        time_in_force = TimeInForce(src_dict["time_in_force"])
 
-        qty = _d if (_s := _pop("qty")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+        qty = parse_decimal(src_dict["qty"])
 
-        fill_qty = (
-            _d
-            if (_s := _pop("fill_qty")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        fill_qty = parse_decimal(src_dict["fill_qty"])
 
-        status = _order_status_members.get(_s := _pop("status")) or _parse_order_status(_s)
+        status = OrderStatus(src_dict["status"])
 
-        reduce_only = _pop("reduce_only")
+        reduce_only = src_dict["reduce_only"]
 
-        created_at = datetime.datetime.fromisoformat(_pop("created_at"))
+        created_at = datetime.datetime.fromisoformat(src_dict["created_at"])
 
-        updated_at = datetime.datetime.fromisoformat(_pop("updated_at"))
+        updated_at = datetime.datetime.fromisoformat(src_dict["updated_at"])
 
-        _price = _pop("price", UNSET)
+        _price = src_dict.get("price", UNSET)
         price: Decimal | Unset
-        if _price is UNSET:
+        if isinstance(_price, Unset):
             price = UNSET
         else:
-            price = _d if (_s := _price).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+            price = parse_decimal(_price)
 
-        _fill_avg_price = _pop("fill_avg_price", UNSET)
+        _fill_avg_price = src_dict.get("fill_avg_price", UNSET)
         fill_avg_price: Decimal | Unset
-        if _fill_avg_price is UNSET:
+        if isinstance(_fill_avg_price, Unset):
             fill_avg_price = UNSET
         else:
-            fill_avg_price = (
-                _d
-                if (_s := _fill_avg_price).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            fill_avg_price = parse_decimal(_fill_avg_price)
 
-        _leverage = _pop("leverage", UNSET)
+        _leverage = src_dict.get("leverage", UNSET)
         leverage: Decimal | Unset
-        if _leverage is UNSET:
+        if isinstance(_leverage, Unset):
             leverage = UNSET
         else:
-            leverage = (
-                _d if (_s := _leverage).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-            )
+            leverage = parse_decimal(_leverage)
 
-        _margin = _pop("margin", UNSET)
+        _margin = src_dict.get("margin", UNSET)
         margin: Decimal | Unset
-        if _margin is UNSET:
+        if isinstance(_margin, Unset):
             margin = UNSET
         else:
-            margin = (
-                _d if (_s := _margin).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-            )
+            margin = parse_decimal(_margin)
 
-        _avail_locked = _pop("avail_locked", UNSET)
+        _avail_locked = src_dict.get("avail_locked", UNSET)
         avail_locked: Decimal | Unset
-        if _avail_locked is UNSET:
+        if isinstance(_avail_locked, Unset):
             avail_locked = UNSET
         else:
-            avail_locked = (
-                _d
-                if (_s := _avail_locked).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            avail_locked = parse_decimal(_avail_locked)
 
-        position_id = _pop("position_id", UNSET)
+        position_id = src_dict.get("position_id", UNSET)
 
-        liq_id = _pop("liq_id", UNSET)
+        liq_id = src_dict.get("liq_id", UNSET)
 
-        created_block = _pop("created_block", UNSET)
+        created_block = src_dict.get("created_block", UNSET)
 
-        closed_block = _pop("closed_block", UNSET)
+        closed_block = src_dict.get("closed_block", UNSET)
 
-        source = _pop("source", UNSET)
+        source = src_dict.get("source", UNSET)
 
-        remark = _pop("remark", UNSET)
+        remark = src_dict.get("remark", UNSET)
 
-        payload = _pop("payload", UNSET)
+        payload = src_dict.get("payload", UNSET)
 
-        user = _pop("user", UNSET)
+        user = src_dict.get("user", UNSET)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.id = id
-        _instance.cl_ord_id = cl_ord_id
-        _instance.symbol = symbol
-        _instance.side = side
-        _instance.order_type = order_type
-        _instance.time_in_force = time_in_force
-        _instance.qty = qty
-        _instance.fill_qty = fill_qty
-        _instance.status = status
-        _instance.reduce_only = reduce_only
-        _instance.created_at = created_at
-        _instance.updated_at = updated_at
-        _instance.price = price
-        _instance.fill_avg_price = fill_avg_price
-        _instance.leverage = leverage
-        _instance.margin = margin
-        _instance.avail_locked = avail_locked
-        _instance.position_id = position_id
-        _instance.liq_id = liq_id
-        _instance.created_block = created_block
-        _instance.closed_block = closed_block
-        _instance.source = source
-        _instance.remark = remark
-        _instance.payload = payload
-        _instance.user = user
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            id=id,
+            cl_ord_id=cl_ord_id,
+            symbol=symbol,
+            side=side,
+            order_type=order_type,
+            time_in_force=time_in_force,
+            qty=qty,
+            fill_qty=fill_qty,
+            status=status,
+            reduce_only=reduce_only,
+            created_at=created_at,
+            updated_at=updated_at,
+            price=price,
+            fill_avg_price=fill_avg_price,
+            leverage=leverage,
+            margin=margin,
+            avail_locked=avail_locked,
+            position_id=position_id,
+            liq_id=liq_id,
+            created_block=created_block,
+            closed_block=closed_block,
+            source=source,
+            remark=remark,
+            payload=payload,
+            user=user,
+        )

@@ -5,7 +5,6 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..models.order import Order
 from ..types import UNSET, Unset
@@ -30,13 +29,11 @@ class OrderPage:
     """ Result code, 0 for success (live API; not in the docs). """
     message: str | Unset = UNSET
     """ Result message (live API; not in the docs). """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         result = []
         for result_item_data in self.result:
             result_item = result_item_data.to_dict()
-
             result.append(result_item)
 
         page_size = self.page_size
@@ -48,7 +45,7 @@ class OrderPage:
         message = self.message
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "result": result,
@@ -66,51 +63,28 @@ class OrderPage:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        from ..models.order import Order  # noqa: PLC0415
-
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
         result = []
-        _result = _pop("result")
+        _result = src_dict["result"]
         for result_item_data in _result:
-            result_item = Order.from_dict(result_item_data, _owned=_owned)
+            result_item = Order.from_dict(result_item_data)
 
             result.append(result_item)
 
-        page_size = _pop("page_size", UNSET)
+        page_size = src_dict.get("page_size", UNSET)
 
-        total = _pop("total", UNSET)
+        total = src_dict.get("total", UNSET)
 
-        code = _pop("code", UNSET)
+        code = src_dict.get("code", UNSET)
 
-        message = _pop("message", UNSET)
+        message = src_dict.get("message", UNSET)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.result = result
-        _instance.page_size = page_size
-        _instance.total = total
-        _instance.code = code
-        _instance.message = message
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            result=result,
+            page_size=page_size,
+            total=total,
+            code=code,
+            message=message,
+        )

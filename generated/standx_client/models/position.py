@@ -7,15 +7,17 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..models.margin_mode import MarginMode
-from ..types import UNSET, Unset, decimal_hit, parse_decimal, parse_nullable_decimal
+from ..types import (
+    UNSET,
+    Unset,
+    not_finite,
+    parse_decimal,
+    parse_nullable_decimal,
+)
 
 T = TypeVar("T", bound="Position")
-
-_margin_mode_members: dict[str, MarginMode] = MarginMode._value2member_map_  # type: ignore[assignment]
-_parse_margin_mode = MarginMode.parse
 
 
 @_attrs_define
@@ -97,7 +99,47 @@ class Position:
     """ Owner account as `<chain>_<address>`. """
     time: datetime.datetime | Unset = UNSET
     """ Time of this snapshot. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
+        # builds (and every __init__): one pass over this model's decimal fields.
+        if not (
+            self.qty.is_finite()
+            and self.entry_price.is_finite()
+            and self.leverage.is_finite()
+            and (self.entry_value is UNSET or self.entry_value.is_finite())
+            and (self.mark_price is UNSET or self.mark_price.is_finite())
+            and (self.position_value is UNSET or self.position_value.is_finite())
+            and (self.bankruptcy_price is UNSET or self.bankruptcy_price.is_finite())
+            and (self.liq_price is None or self.liq_price is UNSET or self.liq_price.is_finite())
+            and (self.initial_margin is UNSET or self.initial_margin.is_finite())
+            and (self.holding_margin is UNSET or self.holding_margin.is_finite())
+            and (self.maint_margin is UNSET or self.maint_margin.is_finite())
+            and (self.required_margin is UNSET or self.required_margin.is_finite())
+            and (self.mmr is None or self.mmr is UNSET or self.mmr.is_finite())
+            and (self.realized_pnl is UNSET or self.realized_pnl.is_finite())
+            and (self.upnl is UNSET or self.upnl.is_finite())
+        ):
+            raise not_finite(
+                self,
+                (
+                    "qty",
+                    "entry_price",
+                    "leverage",
+                    "entry_value",
+                    "mark_price",
+                    "position_value",
+                    "bankruptcy_price",
+                    "liq_price",
+                    "initial_margin",
+                    "holding_margin",
+                    "maint_margin",
+                    "required_margin",
+                    "mmr",
+                    "realized_pnl",
+                    "upnl",
+                ),
+            )
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
@@ -175,7 +217,7 @@ class Position:
             time = self.time.isoformat()
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "id": id,
@@ -224,210 +266,145 @@ class Position:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        id = _pop("id")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        id = src_dict["id"]
 
-        symbol = _pop("symbol")
+        symbol = src_dict["symbol"]
 
-        qty = _d if (_s := _pop("qty")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+        qty = parse_decimal(src_dict["qty"])
 
-        entry_price = (
-            _d
-            if (_s := _pop("entry_price")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        entry_price = parse_decimal(src_dict["entry_price"])
 
-        leverage = (
-            _d
-            if (_s := _pop("leverage")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        leverage = parse_decimal(src_dict["leverage"])
 
-        margin_mode = _margin_mode_members.get(_s := _pop("margin_mode")) or _parse_margin_mode(_s)
+        margin_mode = MarginMode(src_dict["margin_mode"])
 
-        created_at = datetime.datetime.fromisoformat(_pop("created_at"))
+        created_at = datetime.datetime.fromisoformat(src_dict["created_at"])
 
-        updated_at = datetime.datetime.fromisoformat(_pop("updated_at"))
+        updated_at = datetime.datetime.fromisoformat(src_dict["updated_at"])
 
-        _entry_value = _pop("entry_value", UNSET)
+        _entry_value = src_dict.get("entry_value", UNSET)
         entry_value: Decimal | Unset
-        if _entry_value is UNSET:
+        if isinstance(_entry_value, Unset):
             entry_value = UNSET
         else:
-            entry_value = (
-                _d
-                if (_s := _entry_value).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            entry_value = parse_decimal(_entry_value)
 
-        _mark_price = _pop("mark_price", UNSET)
+        _mark_price = src_dict.get("mark_price", UNSET)
         mark_price: Decimal | Unset
-        if _mark_price is UNSET:
+        if isinstance(_mark_price, Unset):
             mark_price = UNSET
         else:
-            mark_price = (
-                _d
-                if (_s := _mark_price).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            mark_price = parse_decimal(_mark_price)
 
-        _position_value = _pop("position_value", UNSET)
+        _position_value = src_dict.get("position_value", UNSET)
         position_value: Decimal | Unset
-        if _position_value is UNSET:
+        if isinstance(_position_value, Unset):
             position_value = UNSET
         else:
-            position_value = (
-                _d
-                if (_s := _position_value).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            position_value = parse_decimal(_position_value)
 
-        _bankruptcy_price = _pop("bankruptcy_price", UNSET)
+        _bankruptcy_price = src_dict.get("bankruptcy_price", UNSET)
         bankruptcy_price: Decimal | Unset
-        if _bankruptcy_price is UNSET:
+        if isinstance(_bankruptcy_price, Unset):
             bankruptcy_price = UNSET
         else:
-            bankruptcy_price = (
-                _d
-                if (_s := _bankruptcy_price).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            bankruptcy_price = parse_decimal(_bankruptcy_price)
 
-        _liq_price = _pop("liq_price", UNSET)
+        _liq_price = src_dict.get("liq_price", UNSET)
         liq_price: Decimal | None | Unset
-        if _liq_price is UNSET:
+        if isinstance(_liq_price, Unset):
             liq_price = UNSET
         else:
             liq_price = parse_nullable_decimal(_liq_price)
 
-        margin_asset = _pop("margin_asset", UNSET)
+        margin_asset = src_dict.get("margin_asset", UNSET)
 
-        _initial_margin = _pop("initial_margin", UNSET)
+        _initial_margin = src_dict.get("initial_margin", UNSET)
         initial_margin: Decimal | Unset
-        if _initial_margin is UNSET:
+        if isinstance(_initial_margin, Unset):
             initial_margin = UNSET
         else:
-            initial_margin = (
-                _d
-                if (_s := _initial_margin).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            initial_margin = parse_decimal(_initial_margin)
 
-        _holding_margin = _pop("holding_margin", UNSET)
+        _holding_margin = src_dict.get("holding_margin", UNSET)
         holding_margin: Decimal | Unset
-        if _holding_margin is UNSET:
+        if isinstance(_holding_margin, Unset):
             holding_margin = UNSET
         else:
-            holding_margin = (
-                _d
-                if (_s := _holding_margin).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            holding_margin = parse_decimal(_holding_margin)
 
-        _maint_margin = _pop("maint_margin", UNSET)
+        _maint_margin = src_dict.get("maint_margin", UNSET)
         maint_margin: Decimal | Unset
-        if _maint_margin is UNSET:
+        if isinstance(_maint_margin, Unset):
             maint_margin = UNSET
         else:
-            maint_margin = (
-                _d
-                if (_s := _maint_margin).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            maint_margin = parse_decimal(_maint_margin)
 
-        _required_margin = _pop("required_margin", UNSET)
+        _required_margin = src_dict.get("required_margin", UNSET)
         required_margin: Decimal | Unset
-        if _required_margin is UNSET:
+        if isinstance(_required_margin, Unset):
             required_margin = UNSET
         else:
-            required_margin = (
-                _d
-                if (_s := _required_margin).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            required_margin = parse_decimal(_required_margin)
 
-        _mmr = _pop("mmr", UNSET)
+        _mmr = src_dict.get("mmr", UNSET)
         mmr: Decimal | None | Unset
-        if _mmr is UNSET:
+        if isinstance(_mmr, Unset):
             mmr = UNSET
         else:
             mmr = parse_nullable_decimal(_mmr)
 
-        _realized_pnl = _pop("realized_pnl", UNSET)
+        _realized_pnl = src_dict.get("realized_pnl", UNSET)
         realized_pnl: Decimal | Unset
-        if _realized_pnl is UNSET:
+        if isinstance(_realized_pnl, Unset):
             realized_pnl = UNSET
         else:
-            realized_pnl = (
-                _d
-                if (_s := _realized_pnl).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            realized_pnl = parse_decimal(_realized_pnl)
 
-        _upnl = _pop("upnl", UNSET)
+        _upnl = src_dict.get("upnl", UNSET)
         upnl: Decimal | Unset
-        if _upnl is UNSET:
+        if isinstance(_upnl, Unset):
             upnl = UNSET
         else:
-            upnl = _d if (_s := _upnl).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+            upnl = parse_decimal(_upnl)
 
-        status = _pop("status", UNSET)
+        status = src_dict.get("status", UNSET)
 
-        user = _pop("user", UNSET)
+        user = src_dict.get("user", UNSET)
 
-        _time = _pop("time", UNSET)
+        _time = src_dict.get("time", UNSET)
         time: datetime.datetime | Unset
-        if _time is UNSET:
+        if isinstance(_time, Unset):
             time = UNSET
         else:
             time = datetime.datetime.fromisoformat(_time)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.id = id
-        _instance.symbol = symbol
-        _instance.qty = qty
-        _instance.entry_price = entry_price
-        _instance.leverage = leverage
-        _instance.margin_mode = margin_mode
-        _instance.created_at = created_at
-        _instance.updated_at = updated_at
-        _instance.entry_value = entry_value
-        _instance.mark_price = mark_price
-        _instance.position_value = position_value
-        _instance.bankruptcy_price = bankruptcy_price
-        _instance.liq_price = liq_price
-        _instance.margin_asset = margin_asset
-        _instance.initial_margin = initial_margin
-        _instance.holding_margin = holding_margin
-        _instance.maint_margin = maint_margin
-        _instance.required_margin = required_margin
-        _instance.mmr = mmr
-        _instance.realized_pnl = realized_pnl
-        _instance.upnl = upnl
-        _instance.status = status
-        _instance.user = user
-        _instance.time = time
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            id=id,
+            symbol=symbol,
+            qty=qty,
+            entry_price=entry_price,
+            leverage=leverage,
+            margin_mode=margin_mode,
+            created_at=created_at,
+            updated_at=updated_at,
+            entry_value=entry_value,
+            mark_price=mark_price,
+            position_value=position_value,
+            bankruptcy_price=bankruptcy_price,
+            liq_price=liq_price,
+            margin_asset=margin_asset,
+            initial_margin=initial_margin,
+            holding_margin=holding_margin,
+            maint_margin=maint_margin,
+            required_margin=required_margin,
+            mmr=mmr,
+            realized_pnl=realized_pnl,
+            upnl=upnl,
+            status=status,
+            user=user,
+            time=time,
+        )

@@ -5,14 +5,10 @@ from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..models.margin_mode import MarginMode
 
 T = TypeVar("T", bound="PositionConfig")
-
-_margin_mode_members: dict[str, MarginMode] = MarginMode._value2member_map_  # type: ignore[assignment]
-_parse_margin_mode = MarginMode.parse
 
 
 @_attrs_define
@@ -26,7 +22,6 @@ class PositionConfig:
     """ Leverage. The docs show a JSON integer (10); the live API sends a string ("10"). Both are valid. """
     margin_mode: MarginMode
     """ Margin mode of a position. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         symbol = self.symbol
@@ -37,7 +32,7 @@ class PositionConfig:
         margin_mode = self.margin_mode.value
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "symbol": symbol,
@@ -49,41 +44,20 @@ class PositionConfig:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        symbol = _pop("symbol")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        symbol = src_dict["symbol"]
 
         def _parse_leverage(data: object) -> int | str:
             return cast(int | str, data)
 
-        leverage = _parse_leverage(_pop("leverage"))
+        leverage = _parse_leverage(src_dict["leverage"])
 
-        margin_mode = _margin_mode_members.get(_s := _pop("margin_mode")) or _parse_margin_mode(_s)
+        margin_mode = MarginMode(src_dict["margin_mode"])
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.symbol = symbol
-        _instance.leverage = leverage
-        _instance.margin_mode = margin_mode
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            symbol=symbol,
+            leverage=leverage,
+            margin_mode=margin_mode,
+        )

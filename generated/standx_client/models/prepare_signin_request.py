@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
 
@@ -18,6 +18,10 @@ class PrepareSigninRequest:
     request_id: str
     """ Base58 (Bitcoin alphabet) of the 32-byte public key of the new ed25519 request-signing key. The access token
     will be bound to this key. Not the per-request `x-request-id`. """
+
+    # JSON names that are not the Python names. The compiled decoder matches fields by Python name, so a body
+    # with this model is decoded as JSON and built with from_dict (see _decode.json_decoder).
+    __wire_names__: ClassVar[dict[str, str]] = {"request_id": "requestId"}
 
     def to_dict(self) -> dict[str, Any]:
         address = self.address
@@ -36,18 +40,14 @@ class PrepareSigninRequest:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        address = _pop("address")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        address = src_dict["address"]
 
-        request_id = _pop("requestId")
+        request_id = src_dict["requestId"]
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.address = address
-        _instance.request_id = request_id
-
-        return _instance
+        return cls(
+            address=address,
+            request_id=request_id,
+        )

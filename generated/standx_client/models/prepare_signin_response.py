@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
@@ -21,7 +20,10 @@ class PrepareSigninResponse:
     signed_data: str | Unset = UNSET
     """ The challenge: a JWT (header `{"alg":"ES256","typ":"JWT"}`) signed by StandX, whose payload fields are
     listed under prepare_signin. Send it unchanged to login. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    # JSON names that are not the Python names. The compiled decoder matches fields by Python name, so a body
+    # with this model is decoded as JSON and built with from_dict (see _decode.json_decoder).
+    __wire_names__: ClassVar[dict[str, str]] = {"signed_data": "signedData"}
 
     def to_dict(self) -> dict[str, Any]:
         success = self.success
@@ -29,7 +31,7 @@ class PrepareSigninResponse:
         signed_data = self.signed_data
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "success": success,
@@ -41,35 +43,14 @@ class PrepareSigninResponse:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        success = _pop("success")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        success = src_dict["success"]
 
-        signed_data = _pop("signedData", UNSET)
+        signed_data = src_dict.get("signedData", UNSET)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.success = success
-        _instance.signed_data = signed_data
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            success=success,
+            signed_data=signed_data,
+        )

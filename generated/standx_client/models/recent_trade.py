@@ -7,9 +7,13 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, decimal_hit, parse_decimal
+from ..types import (
+    UNSET,
+    Unset,
+    not_finite,
+    parse_decimal,
+)
 
 T = TypeVar("T", bound="RecentTrade")
 
@@ -37,7 +41,14 @@ class RecentTrade:
     """ Decimal number in a response. Usually a JSON string such as "121900.00", but the live API sometimes sends a
     JSON number; both are valid. The pattern applies to strings only. Convert numbers through their textual form to
     keep them exact. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
+        # builds (and every __init__): one pass over this model's decimal fields.
+        if not (
+            self.price.is_finite() and self.qty.is_finite() and (self.quote_qty is UNSET or self.quote_qty.is_finite())
+        ):
+            raise not_finite(self, ("price", "qty", "quote_qty"))
 
     def to_dict(self) -> dict[str, Any]:
         symbol = self.symbol
@@ -55,7 +66,7 @@ class RecentTrade:
             quote_qty = format(self.quote_qty, "f")
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "symbol": symbol,
@@ -71,56 +82,31 @@ class RecentTrade:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        symbol = _pop("symbol")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        symbol = src_dict["symbol"]
 
-        price = (
-            _d if (_s := _pop("price")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-        )
+        price = parse_decimal(src_dict["price"])
 
-        qty = _d if (_s := _pop("qty")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+        qty = parse_decimal(src_dict["qty"])
 
-        is_buyer_taker = _pop("is_buyer_taker")
+        is_buyer_taker = src_dict["is_buyer_taker"]
 
-        time = datetime.datetime.fromisoformat(_pop("time"))
+        time = datetime.datetime.fromisoformat(src_dict["time"])
 
-        _quote_qty = _pop("quote_qty", UNSET)
+        _quote_qty = src_dict.get("quote_qty", UNSET)
         quote_qty: Decimal | Unset
-        if _quote_qty is UNSET:
+        if isinstance(_quote_qty, Unset):
             quote_qty = UNSET
         else:
-            quote_qty = (
-                _d if (_s := _quote_qty).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-            )
+            quote_qty = parse_decimal(_quote_qty)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.symbol = symbol
-        _instance.price = price
-        _instance.qty = qty
-        _instance.is_buyer_taker = is_buyer_taker
-        _instance.time = time
-        _instance.quote_qty = quote_qty
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            symbol=symbol,
+            price=price,
+            qty=qty,
+            is_buyer_taker=is_buyer_taker,
+            time=time,
+            quote_qty=quote_qty,
+        )

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 T = TypeVar("T", bound="Region")
 
@@ -18,7 +17,10 @@ class Region:
     """ Server time, Unix epoch milliseconds. """
     region: str
     """ Region code of the caller, for example "jp". """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    # JSON names that are not the Python names. The compiled decoder matches fields by Python name, so a body
+    # with this model is decoded as JSON and built with from_dict (see _decode.json_decoder).
+    __wire_names__: ClassVar[dict[str, str]] = {"system_time": "systemTime"}
 
     def to_dict(self) -> dict[str, Any]:
         system_time = self.system_time
@@ -26,7 +28,7 @@ class Region:
         region = self.region
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "systemTime": system_time,
@@ -37,35 +39,14 @@ class Region:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        system_time = _pop("systemTime")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        system_time = src_dict["systemTime"]
 
-        region = _pop("region")
+        region = src_dict["region"]
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.system_time = system_time
-        _instance.region = region
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            system_time=system_time,
+            region=region,
+        )

@@ -7,9 +7,13 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, decimal_hit, parse_decimal
+from ..types import (
+    UNSET,
+    Unset,
+    not_finite,
+    parse_decimal,
+)
 
 T = TypeVar("T", bound="StreamBalance")
 
@@ -60,7 +64,19 @@ class StreamBalance:
     """ Creation time. """
     updated_at: datetime.datetime | Unset = UNSET
     """ Last update time. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
+        # builds (and every __init__): one pass over this model's decimal fields.
+        if not (
+            self.total.is_finite()
+            and self.free.is_finite()
+            and self.locked.is_finite()
+            and (self.occupied is UNSET or self.occupied.is_finite())
+            and (self.inbound is UNSET or self.inbound.is_finite())
+            and (self.outbound is UNSET or self.outbound.is_finite())
+        ):
+            raise not_finite(self, ("total", "free", "locked", "occupied", "inbound", "outbound"))
 
     def to_dict(self) -> dict[str, Any]:
         token = self.token
@@ -104,7 +120,7 @@ class StreamBalance:
             updated_at = self.updated_at.isoformat()
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "token": token,
@@ -139,111 +155,78 @@ class StreamBalance:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        token = _pop("token")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        token = src_dict["token"]
 
-        total = (
-            _d if (_s := _pop("total")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-        )
+        total = parse_decimal(src_dict["total"])
 
-        free = (
-            _d if (_s := _pop("free")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-        )
+        free = parse_decimal(src_dict["free"])
 
-        locked = (
-            _d if (_s := _pop("locked")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-        )
+        locked = parse_decimal(src_dict["locked"])
 
-        id = _pop("id", UNSET)
+        id = src_dict.get("id", UNSET)
 
-        _occupied = _pop("occupied", UNSET)
+        _occupied = src_dict.get("occupied", UNSET)
         occupied: Decimal | Unset
-        if _occupied is UNSET:
+        if isinstance(_occupied, Unset):
             occupied = UNSET
         else:
-            occupied = (
-                _d if (_s := _occupied).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-            )
+            occupied = parse_decimal(_occupied)
 
-        _inbound = _pop("inbound", UNSET)
+        _inbound = src_dict.get("inbound", UNSET)
         inbound: Decimal | Unset
-        if _inbound is UNSET:
+        if isinstance(_inbound, Unset):
             inbound = UNSET
         else:
-            inbound = (
-                _d if (_s := _inbound).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-            )
+            inbound = parse_decimal(_inbound)
 
-        _outbound = _pop("outbound", UNSET)
+        _outbound = src_dict.get("outbound", UNSET)
         outbound: Decimal | Unset
-        if _outbound is UNSET:
+        if isinstance(_outbound, Unset):
             outbound = UNSET
         else:
-            outbound = (
-                _d if (_s := _outbound).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-            )
+            outbound = parse_decimal(_outbound)
 
-        account_type = _pop("account_type", UNSET)
+        account_type = src_dict.get("account_type", UNSET)
 
-        kind = _pop("kind", UNSET)
+        kind = src_dict.get("kind", UNSET)
 
-        is_enabled = _pop("is_enabled", UNSET)
+        is_enabled = src_dict.get("is_enabled", UNSET)
 
-        wallet_id = _pop("wallet_id", UNSET)
+        wallet_id = src_dict.get("wallet_id", UNSET)
 
-        version = _pop("version", UNSET)
+        version = src_dict.get("version", UNSET)
 
-        _created_at = _pop("created_at", UNSET)
+        _created_at = src_dict.get("created_at", UNSET)
         created_at: datetime.datetime | Unset
-        if _created_at is UNSET:
+        if isinstance(_created_at, Unset):
             created_at = UNSET
         else:
             created_at = datetime.datetime.fromisoformat(_created_at)
 
-        _updated_at = _pop("updated_at", UNSET)
+        _updated_at = src_dict.get("updated_at", UNSET)
         updated_at: datetime.datetime | Unset
-        if _updated_at is UNSET:
+        if isinstance(_updated_at, Unset):
             updated_at = UNSET
         else:
             updated_at = datetime.datetime.fromisoformat(_updated_at)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.token = token
-        _instance.total = total
-        _instance.free = free
-        _instance.locked = locked
-        _instance.id = id
-        _instance.occupied = occupied
-        _instance.inbound = inbound
-        _instance.outbound = outbound
-        _instance.account_type = account_type
-        _instance.kind = kind
-        _instance.is_enabled = is_enabled
-        _instance.wallet_id = wallet_id
-        _instance.version = version
-        _instance.created_at = created_at
-        _instance.updated_at = updated_at
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            token=token,
+            total=total,
+            free=free,
+            locked=locked,
+            id=id,
+            occupied=occupied,
+            inbound=inbound,
+            outbound=outbound,
+            account_type=account_type,
+            kind=kind,
+            is_enabled=is_enabled,
+            wallet_id=wallet_id,
+            version=version,
+            created_at=created_at,
+            updated_at=updated_at,
+        )

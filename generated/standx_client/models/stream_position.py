@@ -7,15 +7,16 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..models.margin_mode import MarginMode
-from ..types import UNSET, Unset, decimal_hit, parse_decimal
+from ..types import (
+    UNSET,
+    Unset,
+    not_finite,
+    parse_decimal,
+)
 
 T = TypeVar("T", bound="StreamPosition")
-
-_margin_mode_members: dict[str, MarginMode] = MarginMode._value2member_map_  # type: ignore[assignment]
-_parse_margin_mode = MarginMode.parse
 
 
 @_attrs_define
@@ -63,7 +64,19 @@ class StreamPosition:
     """ Creation time. """
     updated_at: datetime.datetime | Unset = UNSET
     """ Last update time. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
+        # builds (and every __init__): one pass over this model's decimal fields.
+        if not (
+            self.qty.is_finite()
+            and (self.entry_price is UNSET or self.entry_price.is_finite())
+            and (self.entry_value is UNSET or self.entry_value.is_finite())
+            and (self.initial_margin is UNSET or self.initial_margin.is_finite())
+            and (self.leverage is UNSET or self.leverage.is_finite())
+            and (self.realized_pnl is UNSET or self.realized_pnl.is_finite())
+        ):
+            raise not_finite(self, ("qty", "entry_price", "entry_value", "initial_margin", "leverage", "realized_pnl"))
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
@@ -111,7 +124,7 @@ class StreamPosition:
             updated_at = self.updated_at.isoformat()
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "id": id,
@@ -145,129 +158,90 @@ class StreamPosition:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        id = _pop("id")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        id = src_dict["id"]
 
-        symbol = _pop("symbol")
+        symbol = src_dict["symbol"]
 
-        qty = _d if (_s := _pop("qty")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+        qty = parse_decimal(src_dict["qty"])
 
-        _entry_price = _pop("entry_price", UNSET)
+        _entry_price = src_dict.get("entry_price", UNSET)
         entry_price: Decimal | Unset
-        if _entry_price is UNSET:
+        if isinstance(_entry_price, Unset):
             entry_price = UNSET
         else:
-            entry_price = (
-                _d
-                if (_s := _entry_price).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            entry_price = parse_decimal(_entry_price)
 
-        _entry_value = _pop("entry_value", UNSET)
+        _entry_value = src_dict.get("entry_value", UNSET)
         entry_value: Decimal | Unset
-        if _entry_value is UNSET:
+        if isinstance(_entry_value, Unset):
             entry_value = UNSET
         else:
-            entry_value = (
-                _d
-                if (_s := _entry_value).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            entry_value = parse_decimal(_entry_value)
 
-        _initial_margin = _pop("initial_margin", UNSET)
+        _initial_margin = src_dict.get("initial_margin", UNSET)
         initial_margin: Decimal | Unset
-        if _initial_margin is UNSET:
+        if isinstance(_initial_margin, Unset):
             initial_margin = UNSET
         else:
-            initial_margin = (
-                _d
-                if (_s := _initial_margin).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            initial_margin = parse_decimal(_initial_margin)
 
-        _leverage = _pop("leverage", UNSET)
+        _leverage = src_dict.get("leverage", UNSET)
         leverage: Decimal | Unset
-        if _leverage is UNSET:
+        if isinstance(_leverage, Unset):
             leverage = UNSET
         else:
-            leverage = (
-                _d if (_s := _leverage).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-            )
+            leverage = parse_decimal(_leverage)
 
-        margin_asset = _pop("margin_asset", UNSET)
+        margin_asset = src_dict.get("margin_asset", UNSET)
 
-        _margin_mode = _pop("margin_mode", UNSET)
+        _margin_mode = src_dict.get("margin_mode", UNSET)
         margin_mode: MarginMode | Unset
-        if _margin_mode is UNSET:
+        if isinstance(_margin_mode, Unset):
             margin_mode = UNSET
         else:
-            margin_mode = _margin_mode_members.get(_s := _margin_mode) or _parse_margin_mode(_s)
+            margin_mode = MarginMode(_margin_mode)
 
-        _realized_pnl = _pop("realized_pnl", UNSET)
+        _realized_pnl = src_dict.get("realized_pnl", UNSET)
         realized_pnl: Decimal | Unset
-        if _realized_pnl is UNSET:
+        if isinstance(_realized_pnl, Unset):
             realized_pnl = UNSET
         else:
-            realized_pnl = (
-                _d
-                if (_s := _realized_pnl).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            realized_pnl = parse_decimal(_realized_pnl)
 
-        status = _pop("status", UNSET)
+        status = src_dict.get("status", UNSET)
 
-        user = _pop("user", UNSET)
+        user = src_dict.get("user", UNSET)
 
-        _created_at = _pop("created_at", UNSET)
+        _created_at = src_dict.get("created_at", UNSET)
         created_at: datetime.datetime | Unset
-        if _created_at is UNSET:
+        if isinstance(_created_at, Unset):
             created_at = UNSET
         else:
             created_at = datetime.datetime.fromisoformat(_created_at)
 
-        _updated_at = _pop("updated_at", UNSET)
+        _updated_at = src_dict.get("updated_at", UNSET)
         updated_at: datetime.datetime | Unset
-        if _updated_at is UNSET:
+        if isinstance(_updated_at, Unset):
             updated_at = UNSET
         else:
             updated_at = datetime.datetime.fromisoformat(_updated_at)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.id = id
-        _instance.symbol = symbol
-        _instance.qty = qty
-        _instance.entry_price = entry_price
-        _instance.entry_value = entry_value
-        _instance.initial_margin = initial_margin
-        _instance.leverage = leverage
-        _instance.margin_asset = margin_asset
-        _instance.margin_mode = margin_mode
-        _instance.realized_pnl = realized_pnl
-        _instance.status = status
-        _instance.user = user
-        _instance.created_at = created_at
-        _instance.updated_at = updated_at
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            id=id,
+            symbol=symbol,
+            qty=qty,
+            entry_price=entry_price,
+            entry_value=entry_value,
+            initial_margin=initial_margin,
+            leverage=leverage,
+            margin_asset=margin_asset,
+            margin_mode=margin_mode,
+            realized_pnl=realized_pnl,
+            status=status,
+            user=user,
+            created_at=created_at,
+            updated_at=updated_at,
+        )

@@ -7,15 +7,16 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..models.side import Side
-from ..types import UNSET, Unset, decimal_hit, parse_decimal
+from ..types import (
+    UNSET,
+    Unset,
+    not_finite,
+    parse_decimal,
+)
 
 T = TypeVar("T", bound="StreamTrade")
-
-_side_members: dict[str, Side] = Side._value2member_map_  # type: ignore[assignment]
-_parse_side = Side.parse
 
 
 @_attrs_define
@@ -54,7 +55,17 @@ class StreamTrade:
     keep them exact. """
     created_at: datetime.datetime | Unset = UNSET
     """ Fill time. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
+        # builds (and every __init__): one pass over this model's decimal fields.
+        if not (
+            self.price.is_finite()
+            and self.qty.is_finite()
+            and (self.fee_qty is UNSET or self.fee_qty.is_finite())
+            and (self.pnl is UNSET or self.pnl.is_finite())
+        ):
+            raise not_finite(self, ("price", "qty", "fee_qty", "pnl"))
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
@@ -84,7 +95,7 @@ class StreamTrade:
             created_at = self.created_at.isoformat()
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "id": id,
@@ -107,78 +118,53 @@ class StreamTrade:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        id = _pop("id")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        id = src_dict["id"]
 
-        order_id = _pop("order_id")
+        order_id = src_dict["order_id"]
 
-        symbol = _pop("symbol")
+        symbol = src_dict["symbol"]
 
-        side = _side_members.get(_s := _pop("side")) or _parse_side(_s)
+        side = Side(src_dict["side"])
 
-        price = (
-            _d if (_s := _pop("price")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-        )
+        price = parse_decimal(src_dict["price"])
 
-        qty = _d if (_s := _pop("qty")).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+        qty = parse_decimal(src_dict["qty"])
 
-        _fee_qty = _pop("fee_qty", UNSET)
+        _fee_qty = src_dict.get("fee_qty", UNSET)
         fee_qty: Decimal | Unset
-        if _fee_qty is UNSET:
+        if isinstance(_fee_qty, Unset):
             fee_qty = UNSET
         else:
-            fee_qty = (
-                _d if (_s := _fee_qty).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
-            )
+            fee_qty = parse_decimal(_fee_qty)
 
-        fee_asset = _pop("fee_asset", UNSET)
+        fee_asset = src_dict.get("fee_asset", UNSET)
 
-        _pnl = _pop("pnl", UNSET)
+        _pnl = src_dict.get("pnl", UNSET)
         pnl: Decimal | Unset
-        if _pnl is UNSET:
+        if isinstance(_pnl, Unset):
             pnl = UNSET
         else:
-            pnl = _d if (_s := _pnl).__class__ is str and (_d := decimal_hit(_s)) is not None else parse_decimal(_s)
+            pnl = parse_decimal(_pnl)
 
-        _created_at = _pop("created_at", UNSET)
+        _created_at = src_dict.get("created_at", UNSET)
         created_at: datetime.datetime | Unset
-        if _created_at is UNSET:
+        if isinstance(_created_at, Unset):
             created_at = UNSET
         else:
             created_at = datetime.datetime.fromisoformat(_created_at)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.id = id
-        _instance.order_id = order_id
-        _instance.symbol = symbol
-        _instance.side = side
-        _instance.price = price
-        _instance.qty = qty
-        _instance.fee_qty = fee_qty
-        _instance.fee_asset = fee_asset
-        _instance.pnl = pnl
-        _instance.created_at = created_at
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            id=id,
+            order_id=order_id,
+            symbol=symbol,
+            side=side,
+            price=price,
+            qty=qty,
+            fee_qty=fee_qty,
+            fee_asset=fee_asset,
+            pnl=pnl,
+            created_at=created_at,
+        )

@@ -7,9 +7,13 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, decimal_hit, parse_decimal
+from ..types import (
+    UNSET,
+    Unset,
+    not_finite,
+    parse_decimal,
+)
 
 T = TypeVar("T", bound="SymbolInfo")
 
@@ -86,7 +90,37 @@ class SymbolInfo:
     """ Creation time. """
     updated_at: datetime.datetime | Unset = UNSET
     """ Last update time. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
+        # builds (and every __init__): one pass over this model's decimal fields.
+        if not (
+            self.min_order_qty.is_finite()
+            and self.max_order_qty.is_finite()
+            and self.maker_fee.is_finite()
+            and self.taker_fee.is_finite()
+            and self.def_leverage.is_finite()
+            and self.max_leverage.is_finite()
+            and (self.max_position_size is UNSET or self.max_position_size.is_finite())
+            and (self.max_open_orders is UNSET or self.max_open_orders.is_finite())
+            and (self.price_cap_ratio is UNSET or self.price_cap_ratio.is_finite())
+            and (self.price_floor_ratio is UNSET or self.price_floor_ratio.is_finite())
+        ):
+            raise not_finite(
+                self,
+                (
+                    "min_order_qty",
+                    "max_order_qty",
+                    "maker_fee",
+                    "taker_fee",
+                    "def_leverage",
+                    "max_leverage",
+                    "max_position_size",
+                    "max_open_orders",
+                    "price_cap_ratio",
+                    "price_floor_ratio",
+                ),
+            )
 
     def to_dict(self) -> dict[str, Any]:
         symbol = self.symbol
@@ -146,7 +180,7 @@ class SymbolInfo:
             updated_at = self.updated_at.isoformat()
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "symbol": symbol,
@@ -185,165 +219,104 @@ class SymbolInfo:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        symbol = _pop("symbol")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        symbol = src_dict["symbol"]
 
-        base_asset = _pop("base_asset")
+        base_asset = src_dict["base_asset"]
 
-        quote_asset = _pop("quote_asset")
+        quote_asset = src_dict["quote_asset"]
 
-        base_decimals = _pop("base_decimals")
+        base_decimals = src_dict["base_decimals"]
 
-        quote_decimals = _pop("quote_decimals")
+        quote_decimals = src_dict["quote_decimals"]
 
-        price_tick_decimals = _pop("price_tick_decimals")
+        price_tick_decimals = src_dict["price_tick_decimals"]
 
-        qty_tick_decimals = _pop("qty_tick_decimals")
+        qty_tick_decimals = src_dict["qty_tick_decimals"]
 
-        min_order_qty = (
-            _d
-            if (_s := _pop("min_order_qty")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        min_order_qty = parse_decimal(src_dict["min_order_qty"])
 
-        max_order_qty = (
-            _d
-            if (_s := _pop("max_order_qty")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        max_order_qty = parse_decimal(src_dict["max_order_qty"])
 
-        maker_fee = (
-            _d
-            if (_s := _pop("maker_fee")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        maker_fee = parse_decimal(src_dict["maker_fee"])
 
-        taker_fee = (
-            _d
-            if (_s := _pop("taker_fee")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        taker_fee = parse_decimal(src_dict["taker_fee"])
 
-        def_leverage = (
-            _d
-            if (_s := _pop("def_leverage")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        def_leverage = parse_decimal(src_dict["def_leverage"])
 
-        max_leverage = (
-            _d
-            if (_s := _pop("max_leverage")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        max_leverage = parse_decimal(src_dict["max_leverage"])
 
-        enabled = _pop("enabled")
+        enabled = src_dict["enabled"]
 
-        _max_position_size = _pop("max_position_size", UNSET)
+        _max_position_size = src_dict.get("max_position_size", UNSET)
         max_position_size: Decimal | Unset
-        if _max_position_size is UNSET:
+        if isinstance(_max_position_size, Unset):
             max_position_size = UNSET
         else:
-            max_position_size = (
-                _d
-                if (_s := _max_position_size).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            max_position_size = parse_decimal(_max_position_size)
 
-        _max_open_orders = _pop("max_open_orders", UNSET)
+        _max_open_orders = src_dict.get("max_open_orders", UNSET)
         max_open_orders: Decimal | Unset
-        if _max_open_orders is UNSET:
+        if isinstance(_max_open_orders, Unset):
             max_open_orders = UNSET
         else:
-            max_open_orders = (
-                _d
-                if (_s := _max_open_orders).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            max_open_orders = parse_decimal(_max_open_orders)
 
-        _price_cap_ratio = _pop("price_cap_ratio", UNSET)
+        _price_cap_ratio = src_dict.get("price_cap_ratio", UNSET)
         price_cap_ratio: Decimal | Unset
-        if _price_cap_ratio is UNSET:
+        if isinstance(_price_cap_ratio, Unset):
             price_cap_ratio = UNSET
         else:
-            price_cap_ratio = (
-                _d
-                if (_s := _price_cap_ratio).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            price_cap_ratio = parse_decimal(_price_cap_ratio)
 
-        _price_floor_ratio = _pop("price_floor_ratio", UNSET)
+        _price_floor_ratio = src_dict.get("price_floor_ratio", UNSET)
         price_floor_ratio: Decimal | Unset
-        if _price_floor_ratio is UNSET:
+        if isinstance(_price_floor_ratio, Unset):
             price_floor_ratio = UNSET
         else:
-            price_floor_ratio = (
-                _d
-                if (_s := _price_floor_ratio).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            price_floor_ratio = parse_decimal(_price_floor_ratio)
 
-        depth_ticks = _pop("depth_ticks", UNSET)
+        depth_ticks = src_dict.get("depth_ticks", UNSET)
 
-        status = _pop("status", UNSET)
+        status = src_dict.get("status", UNSET)
 
-        _created_at = _pop("created_at", UNSET)
+        _created_at = src_dict.get("created_at", UNSET)
         created_at: datetime.datetime | Unset
-        if _created_at is UNSET:
+        if isinstance(_created_at, Unset):
             created_at = UNSET
         else:
             created_at = datetime.datetime.fromisoformat(_created_at)
 
-        _updated_at = _pop("updated_at", UNSET)
+        _updated_at = src_dict.get("updated_at", UNSET)
         updated_at: datetime.datetime | Unset
-        if _updated_at is UNSET:
+        if isinstance(_updated_at, Unset):
             updated_at = UNSET
         else:
             updated_at = datetime.datetime.fromisoformat(_updated_at)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.symbol = symbol
-        _instance.base_asset = base_asset
-        _instance.quote_asset = quote_asset
-        _instance.base_decimals = base_decimals
-        _instance.quote_decimals = quote_decimals
-        _instance.price_tick_decimals = price_tick_decimals
-        _instance.qty_tick_decimals = qty_tick_decimals
-        _instance.min_order_qty = min_order_qty
-        _instance.max_order_qty = max_order_qty
-        _instance.maker_fee = maker_fee
-        _instance.taker_fee = taker_fee
-        _instance.def_leverage = def_leverage
-        _instance.max_leverage = max_leverage
-        _instance.enabled = enabled
-        _instance.max_position_size = max_position_size
-        _instance.max_open_orders = max_open_orders
-        _instance.price_cap_ratio = price_cap_ratio
-        _instance.price_floor_ratio = price_floor_ratio
-        _instance.depth_ticks = depth_ticks
-        _instance.status = status
-        _instance.created_at = created_at
-        _instance.updated_at = updated_at
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            symbol=symbol,
+            base_asset=base_asset,
+            quote_asset=quote_asset,
+            base_decimals=base_decimals,
+            quote_decimals=quote_decimals,
+            price_tick_decimals=price_tick_decimals,
+            qty_tick_decimals=qty_tick_decimals,
+            min_order_qty=min_order_qty,
+            max_order_qty=max_order_qty,
+            maker_fee=maker_fee,
+            taker_fee=taker_fee,
+            def_leverage=def_leverage,
+            max_leverage=max_leverage,
+            enabled=enabled,
+            max_position_size=max_position_size,
+            max_open_orders=max_open_orders,
+            price_cap_ratio=price_cap_ratio,
+            price_floor_ratio=price_floor_ratio,
+            depth_ticks=depth_ticks,
+            status=status,
+            created_at=created_at,
+            updated_at=updated_at,
+        )

@@ -7,9 +7,15 @@ from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, decimal_hit, parse_decimal, parse_nullable_decimal
+from ..types import (
+    UNSET,
+    Unset,
+    finite,
+    not_finite,
+    parse_decimal,
+    parse_nullable_decimal,
+)
 
 T = TypeVar("T", bound="SymbolMarket")
 
@@ -67,7 +73,37 @@ class SymbolMarket:
     keep them exact. """
     next_funding_time: datetime.datetime | Unset = UNSET
     """ Next funding settlement time (on the hour). """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
+        # builds (and every __init__): one pass over this model's decimal fields.
+        if not (
+            self.index_price.is_finite()
+            and self.mark_price.is_finite()
+            and (self.last_price is None or self.last_price is UNSET or self.last_price.is_finite())
+            and (self.mid_price is None or self.mid_price is UNSET or self.mid_price.is_finite())
+            and finite(self.spread)
+            and (self.high_price_24h is UNSET or self.high_price_24h.is_finite())
+            and (self.low_price_24h is UNSET or self.low_price_24h.is_finite())
+            and (self.volume_24h is UNSET or self.volume_24h.is_finite())
+            and (self.open_interest is UNSET or self.open_interest.is_finite())
+            and (self.funding_rate is UNSET or self.funding_rate.is_finite())
+        ):
+            raise not_finite(
+                self,
+                (
+                    "index_price",
+                    "mark_price",
+                    "last_price",
+                    "mid_price",
+                    "spread",
+                    "high_price_24h",
+                    "low_price_24h",
+                    "volume_24h",
+                    "open_interest",
+                    "funding_rate",
+                ),
+            )
 
     def to_dict(self) -> dict[str, Any]:
         symbol = self.symbol
@@ -127,7 +163,7 @@ class SymbolMarket:
             next_funding_time = self.next_funding_time.isoformat()
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "symbol": symbol,
@@ -162,41 +198,31 @@ class SymbolMarket:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        symbol = _pop("symbol")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        symbol = src_dict["symbol"]
 
-        index_price = (
-            _d
-            if (_s := _pop("index_price")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        index_price = parse_decimal(src_dict["index_price"])
 
-        mark_price = (
-            _d
-            if (_s := _pop("mark_price")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
+        mark_price = parse_decimal(src_dict["mark_price"])
 
-        time = datetime.datetime.fromisoformat(_pop("time"))
+        time = datetime.datetime.fromisoformat(src_dict["time"])
 
-        base = _pop("base", UNSET)
+        base = src_dict.get("base", UNSET)
 
-        quote = _pop("quote", UNSET)
+        quote = src_dict.get("quote", UNSET)
 
-        _last_price = _pop("last_price", UNSET)
+        _last_price = src_dict.get("last_price", UNSET)
         last_price: Decimal | None | Unset
-        if _last_price is UNSET:
+        if isinstance(_last_price, Unset):
             last_price = UNSET
         else:
             last_price = parse_nullable_decimal(_last_price)
 
-        _mid_price = _pop("mid_price", UNSET)
+        _mid_price = src_dict.get("mid_price", UNSET)
         mid_price: Decimal | None | Unset
-        if _mid_price is UNSET:
+        if isinstance(_mid_price, Unset):
             mid_price = UNSET
         else:
             mid_price = parse_nullable_decimal(_mid_price)
@@ -212,11 +238,7 @@ class SymbolMarket:
                 spread_type_0 = []
                 _spread_type_0 = data
                 for spread_type_0_item_data in _spread_type_0:
-                    spread_type_0_item = (
-                        _d
-                        if (_s := spread_type_0_item_data).__class__ is str and (_d := decimal_hit(_s)) is not None
-                        else parse_decimal(_s)
-                    )
+                    spread_type_0_item = parse_decimal(spread_type_0_item_data)
 
                     spread_type_0.append(spread_type_0_item)
 
@@ -225,103 +247,64 @@ class SymbolMarket:
                 pass
             return cast(list[Decimal] | None | Unset, data)
 
-        spread = _parse_spread(_pop("spread", UNSET))
+        spread = _parse_spread(src_dict.get("spread", UNSET))
 
-        _high_price_24h = _pop("high_price_24h", UNSET)
+        _high_price_24h = src_dict.get("high_price_24h", UNSET)
         high_price_24h: Decimal | Unset
-        if _high_price_24h is UNSET:
+        if isinstance(_high_price_24h, Unset):
             high_price_24h = UNSET
         else:
-            high_price_24h = (
-                _d
-                if (_s := _high_price_24h).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            high_price_24h = parse_decimal(_high_price_24h)
 
-        _low_price_24h = _pop("low_price_24h", UNSET)
+        _low_price_24h = src_dict.get("low_price_24h", UNSET)
         low_price_24h: Decimal | Unset
-        if _low_price_24h is UNSET:
+        if isinstance(_low_price_24h, Unset):
             low_price_24h = UNSET
         else:
-            low_price_24h = (
-                _d
-                if (_s := _low_price_24h).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            low_price_24h = parse_decimal(_low_price_24h)
 
-        _volume_24h = _pop("volume_24h", UNSET)
+        _volume_24h = src_dict.get("volume_24h", UNSET)
         volume_24h: Decimal | Unset
-        if _volume_24h is UNSET:
+        if isinstance(_volume_24h, Unset):
             volume_24h = UNSET
         else:
-            volume_24h = (
-                _d
-                if (_s := _volume_24h).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            volume_24h = parse_decimal(_volume_24h)
 
-        _open_interest = _pop("open_interest", UNSET)
+        _open_interest = src_dict.get("open_interest", UNSET)
         open_interest: Decimal | Unset
-        if _open_interest is UNSET:
+        if isinstance(_open_interest, Unset):
             open_interest = UNSET
         else:
-            open_interest = (
-                _d
-                if (_s := _open_interest).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            open_interest = parse_decimal(_open_interest)
 
-        _funding_rate = _pop("funding_rate", UNSET)
+        _funding_rate = src_dict.get("funding_rate", UNSET)
         funding_rate: Decimal | Unset
-        if _funding_rate is UNSET:
+        if isinstance(_funding_rate, Unset):
             funding_rate = UNSET
         else:
-            funding_rate = (
-                _d
-                if (_s := _funding_rate).__class__ is str and (_d := decimal_hit(_s)) is not None
-                else parse_decimal(_s)
-            )
+            funding_rate = parse_decimal(_funding_rate)
 
-        _next_funding_time = _pop("next_funding_time", UNSET)
+        _next_funding_time = src_dict.get("next_funding_time", UNSET)
         next_funding_time: datetime.datetime | Unset
-        if _next_funding_time is UNSET:
+        if isinstance(_next_funding_time, Unset):
             next_funding_time = UNSET
         else:
             next_funding_time = datetime.datetime.fromisoformat(_next_funding_time)
 
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.symbol = symbol
-        _instance.index_price = index_price
-        _instance.mark_price = mark_price
-        _instance.time = time
-        _instance.base = base
-        _instance.quote = quote
-        _instance.last_price = last_price
-        _instance.mid_price = mid_price
-        _instance.spread = spread
-        _instance.high_price_24h = high_price_24h
-        _instance.low_price_24h = low_price_24h
-        _instance.volume_24h = volume_24h
-        _instance.open_interest = open_interest
-        _instance.funding_rate = funding_rate
-        _instance.next_funding_time = next_funding_time
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties
+        return cls(
+            symbol=symbol,
+            index_price=index_price,
+            mark_price=mark_price,
+            time=time,
+            base=base,
+            quote=quote,
+            last_price=last_price,
+            mid_price=mid_price,
+            spread=spread,
+            high_price_24h=high_price_24h,
+            low_price_24h=low_price_24h,
+            volume_24h=volume_24h,
+            open_interest=open_interest,
+            funding_rate=funding_rate,
+            next_funding_time=next_funding_time,
+        )

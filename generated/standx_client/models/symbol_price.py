@@ -7,9 +7,14 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, decimal_hit, parse_decimal, parse_nullable_decimal
+from ..types import (
+    UNSET,
+    Unset,
+    not_finite,
+    parse_decimal,
+    parse_nullable_decimal,
+)
 
 T = TypeVar("T", bound="SymbolPrice")
 
@@ -46,7 +51,19 @@ class SymbolPrice:
     """ Base asset. """
     quote: str | Unset = UNSET
     """ Quote asset. """
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
+        # builds (and every __init__): one pass over this model's decimal fields.
+        if not (
+            self.index_price.is_finite()
+            and self.mark_price.is_finite()
+            and (self.last_price is None or self.last_price.is_finite())
+            and (self.mid_price is None or self.mid_price.is_finite())
+            and (self.spread_ask is None or self.spread_ask.is_finite())
+            and (self.spread_bid is None or self.spread_bid.is_finite())
+        ):
+            raise not_finite(self, ("index_price", "mark_price", "last_price", "mid_price", "spread_ask", "spread_bid"))
 
     def to_dict(self) -> dict[str, Any]:
         symbol = self.symbol
@@ -70,7 +87,7 @@ class SymbolPrice:
         quote = self.quote
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "symbol": symbol,
@@ -91,67 +108,38 @@ class SymbolPrice:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        symbol = _pop("symbol")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        symbol = src_dict["symbol"]
 
-        index_price = (
-            _d
-            if (_s := _pop("index_price")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
+        index_price = parse_decimal(src_dict["index_price"])
+
+        mark_price = parse_decimal(src_dict["mark_price"])
+
+        last_price = parse_nullable_decimal(src_dict["last_price"])
+
+        mid_price = parse_nullable_decimal(src_dict["mid_price"])
+
+        spread_ask = parse_nullable_decimal(src_dict["spread_ask"])
+
+        spread_bid = parse_nullable_decimal(src_dict["spread_bid"])
+
+        time = datetime.datetime.fromisoformat(src_dict["time"])
+
+        base = src_dict.get("base", UNSET)
+
+        quote = src_dict.get("quote", UNSET)
+
+        return cls(
+            symbol=symbol,
+            index_price=index_price,
+            mark_price=mark_price,
+            last_price=last_price,
+            mid_price=mid_price,
+            spread_ask=spread_ask,
+            spread_bid=spread_bid,
+            time=time,
+            base=base,
+            quote=quote,
         )
-
-        mark_price = (
-            _d
-            if (_s := _pop("mark_price")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
-        )
-
-        last_price = parse_nullable_decimal(_pop("last_price"))
-
-        mid_price = parse_nullable_decimal(_pop("mid_price"))
-
-        spread_ask = parse_nullable_decimal(_pop("spread_ask"))
-
-        spread_bid = parse_nullable_decimal(_pop("spread_bid"))
-
-        time = datetime.datetime.fromisoformat(_pop("time"))
-
-        base = _pop("base", UNSET)
-
-        quote = _pop("quote", UNSET)
-
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.symbol = symbol
-        _instance.index_price = index_price
-        _instance.mark_price = mark_price
-        _instance.last_price = last_price
-        _instance.mid_price = mid_price
-        _instance.spread_ask = spread_ask
-        _instance.spread_bid = spread_bid
-        _instance.time = time
-        _instance.base = base
-        _instance.quote = quote
-
-        _instance.additional_properties = d
-        return _instance
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

@@ -7,7 +7,10 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
-from ..types import decimal_hit, parse_decimal
+from ..types import (
+    not_finite,
+    parse_decimal,
+)
 
 T = TypeVar("T", bound="TransferMarginRequest")
 
@@ -22,6 +25,12 @@ class TransferMarginRequest:
     amount_in: Decimal
     """ Decimal number sent as a JSON string in plain notation (no exponent, no sign other than a leading minus),
     for example "1000.0". Used in requests. """
+
+    def __attrs_post_init__(self) -> None:
+        # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
+        # builds (and every __init__): one pass over this model's decimal fields.
+        if not (self.amount_in.is_finite()):
+            raise not_finite(self, ("amount_in",))
 
     def to_dict(self) -> dict[str, Any]:
         symbol = self.symbol
@@ -40,22 +49,14 @@ class TransferMarginRequest:
         return field_dict
 
     @classmethod
-    def from_dict(cls: type[T], src_dict: Mapping[str, Any], *, _owned: bool = False) -> T:
-        # A body decoded for this parse alone (_owned: the client's own json.loads) is taken apart in place;
-        # anything else is copied first, so a caller's dict is never changed.
-        d: dict[str, Any] = src_dict if _owned else dict(src_dict)  # type: ignore[assignment]
-        _pop = d.pop
-        symbol = _pop("symbol")
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        """A model from decoded JSON (a dict). The client decodes bytes with `_decode.json_decoder` instead; this is
+        for data that is already decoded. Fields the spec does not list are ignored, as the decoder ignores them."""
+        symbol = src_dict["symbol"]
 
-        amount_in = (
-            _d
-            if (_s := _pop("amount_in")).__class__ is str and (_d := decimal_hit(_s)) is not None
-            else parse_decimal(_s)
+        amount_in = parse_decimal(src_dict["amount_in"])
+
+        return cls(
+            symbol=symbol,
+            amount_in=amount_in,
         )
-
-        # Slots set directly: the same stores attrs' __init__ makes, without binding every field as a keyword.
-        _instance = object.__new__(cls)
-        _instance.symbol = symbol
-        _instance.amount_in = amount_in
-
-        return _instance
