@@ -73,6 +73,15 @@ def test_http_200_with_nonzero_code_is_an_error() -> None:
     assert info.value.message == "alo order rejected"
 
 
+@pytest.mark.parametrize("operation", ["query_positions", "query_balance", "kline_time"])
+def test_http_200_error_body_unlike_the_success_shape_is_the_api_error(operation: str) -> None:
+    """A list, a model without `code`, a number: the error body cannot decode as success and is raised as itself."""
+    client = _client(lambda request: httpx.Response(200, json={"code": 401, "message": "invalid token"}))
+    with pytest.raises(AuthenticationError) as info:
+        getattr(client, operation)()
+    assert (info.value.status_code, info.value.code, info.value.message) == (200, 401, "invalid token")
+
+
 def test_rate_limit_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
     waits: list[float] = []
     monkeypatch.setattr("standx_client._base.time.sleep", waits.append)  # the clock is the test's
