@@ -70,12 +70,12 @@ METHOD = """\
   idle connections, so each batch reopens about 30 connections, on both sides alike.
 - **Signing**: `standx_client.signing.signature_headers` against bare PyNaCl `SigningKey.sign` of the same
   message with a pre-built key.
-- **Parsing**: order pages built from the docs' order example (varying ids, prices, sizes, times), typed
-  with the operation's `parse_success` over `json.loads(body, parse_float=Decimal)`, against `json.loads`
-  alone; peak memory with `tracemalloc`. The page is parsed again and again, as a client polling its open
-  orders does, so decimal strings seen before come from the table of parsed decimals (`types.decimal_hit`,
-  at most 4096 entries); the "emptied" row empties that table before every parse to show the cost of a
-  page whose values are all new.
+- **Parsing**: order pages built from the docs' order example (ids, prices, sizes, locked amounts and
+  times vary, so no decimal repeats a sibling's), typed by the operation's `parse_success(body)` (msgspec builds
+  the attrs models from the bytes; it keeps no table of parsed values, so every run is a first sight), against
+  `json.loads` alone; beside it, `from_dict` over `json.loads(parse_float=Decimal)`, the pure-Python path the
+  decoder replaced. One documented `price` frame of the market stream, `_decode.market_frame`, against
+  `json.loads` of that frame. Peak memory with `tracemalloc`.
 - **Import**: `python -X importtime -c "import ..."` in fresh processes (after one warm-up each, so
   bytecode is cached), cumulative time of the top-level line, interleaved.
 - **Hygiene**: per-variant warm-up, then rounds in which every variant of a group takes one sample

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from functools import cache
 from importlib import import_module
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, ClassVar, TypeVar, Union
 
 import msgspec
 import msgspec.inspect
@@ -193,24 +193,58 @@ def error_code(content: bytes | str) -> int | None:
 # --- Stream frames -------------------------------------------------------------------------------------------------
 
 
-class Frame(NamedTuple):
-    """A market-stream frame: `data` is the channel's typed model, or a dict for a channel the spec lacks (and for
-    `error`, whose payload is `{code, msg}`)."""
+class Frame(msgspec.Struct):
+    """A market-stream frame. Each channel of `x-standx-streams` has its own subclass (`PriceFrame`, ...), whose
+    `data` is the channel's typed model; a channel the spec lacks (and `error`, `{code, msg}`) is an
+    `UntypedFrame` whose `data` is the JSON object."""
 
     seq: int
-    channel: str
-    symbol: str | None
     data: Any
+    symbol: str | None = None
+    channel: ClassVar[str] = ""
 
 
-class _Envelope(msgspec.Struct):
+class UntypedFrame(Frame, kw_only=True):
+    """A frame of a channel the spec does not describe (or `error`): `data` is the decoded JSON object."""
+
+    channel: str  # type: ignore[misc]  # an instance field here, a class constant on the typed frames
+
+
+class _RawFrame(msgspec.Struct):
     seq: int
     channel: str
-    data: msgspec.Raw  # decoded below, with the channel's model
+    data: msgspec.Raw  # the payload's bytes, decoded by what its channel needs
     symbol: str | None = None
 
 
-_decode_envelope = msgspec.json.Decoder(_Envelope).decode
+@cache
+def _typed_frames() -> Decoder[Frame]:
+    """One decoder for every channel the spec describes: msgspec picks the frame class by its `channel` value (a
+    tagged union) and builds the payload model in the same pass."""
+    frames = []
+    for name, spec in CHANNELS.items():
+        model = getattr(import_module(spec.module, __package__), spec.model)
+        if _renamed(model):  # msgspec would miss a renamed field: such a channel takes the path below
+            continue
+        title = "".join(part.title() for part in name.split("_"))
+        frames.append(
+            msgspec.defstruct(
+                f"{title}Frame", [("data", model)], bases=(Frame,), tag_field="channel", tag=name,
+                namespace={"channel": name, "__module__": __name__},
+            )
+        )  # fmt: skip
+    return msgspec.json.Decoder(Union[tuple(frames)], float_hook=Decimal).decode  # noqa: UP007
+
+
+_decode_raw_frame = msgspec.json.Decoder(_RawFrame).decode
+
+
+@cache
+def _payload(channel: str) -> Decoder[Any]:
+    spec = CHANNELS.get(channel)
+    if spec is None:
+        return dict_decoder(_object, "$.data")
+    return json_decoder(getattr(import_module(spec.module, __package__), spec.model), "$.data")
 
 
 def _object(data: Any) -> dict[str, Any]:
@@ -219,24 +253,22 @@ def _object(data: Any) -> dict[str, Any]:
     return data
 
 
-@cache
-def _payload(channel: str) -> Decoder[Any]:
-    """The decoder of a channel's payload: its model from `x-standx-streams`, or a plain dict (error, unknown)."""
-    spec = CHANNELS.get(channel)
-    if spec is None:
-        return dict_decoder(_object, "$.data")
-    return json_decoder(getattr(import_module(spec.module, __package__), spec.model), "$.data")
-
-
 def market_frame(raw: bytes | str) -> Frame:
-    """One market-stream (ws-stream) frame -> `Frame` with the typed payload of its channel (`x-standx-streams`).
-    Raises SpecMismatch for a frame without seq, channel or data, or whose payload is not the channel's."""
+    """One market-stream (ws-stream) frame -> a `Frame` whose `data` is its channel's typed model.
+
+    Raises SpecMismatch for a frame without seq, channel or data, or whose payload is not its channel's."""
     try:
-        envelope = _decode_envelope(raw)
+        return _typed_frames()(raw)
+    except _FAILURES:
+        pass  # a channel the spec lacks, or a frame that does not match: decoded in two steps, to say where
+    try:
+        frame = _decode_raw_frame(raw)
     except _FAILURES as exc:
         raise _mismatch(exc, "$", raw) from None
-    data = _payload(envelope.channel)(envelope.data)  # msgspec.Raw is a buffer: decoded without a copy
-    return Frame(envelope.seq, envelope.channel, envelope.symbol, data)
+    data = _payload(frame.channel)(frame.data)  # msgspec.Raw is a buffer: decoded without a copy
+    if frame.channel in CHANNELS and not _renamed(type(data)):
+        raise SpecMismatch("frame does not match its channel")  # the payload decoded alone; the envelope did not
+    return UntypedFrame(seq=frame.seq, data=data, symbol=frame.symbol, channel=frame.channel)
 
 
 @cache
