@@ -14,7 +14,7 @@ from workflow_helpers import JWT, PACKAGE, PY, ROOT, SEED_HEX, isolated_python, 
 
 vendor_tool = load_tool("vendor")
 TOOL = ROOT / "tools" / "vendor.py"
-RUNTIME_IMPORTS = {"httpx", "attrs", "nacl"}
+RUNTIME_IMPORTS = {"httpx", "attrs", "nacl", "msgspec"}
 # Optional extras, each allowed in the one module that needs it (which says how to install it on ImportError).
 EXTRA_IMPORTS = {"websockets": "streams.py"}
 DEV_TOOLING = ["openapi_python_client", "ruff", "yaml", "schemathesis", "pytest", "jsonschema", "mypy", "hypothesis"]
@@ -32,7 +32,7 @@ def _absolute_imports(path: Path) -> list[tuple[int, str]]:
 
 def test_every_module_imports_its_package_relatively() -> None:
     """No `import standx_client...` anywhere: the package works under any parent (`mybot._vendor.standx_client`),
-    and its absolute imports are the standard library and the three runtime dependencies only (plus websockets
+    and its absolute imports are the standard library and the four runtime dependencies only (plus websockets
     in streams.py, the `ws` extra)."""
     modules = sorted(PACKAGE.rglob("*.py"))
     assert len(modules) > 20
@@ -48,12 +48,12 @@ def test_every_module_imports_its_package_relatively() -> None:
             elif top not in sys.stdlib_module_names and top not in RUNTIME_IMPORTS and top != "__future__":
                 foreign.append(where)
     assert own == [], "absolute imports of the package itself:\n" + "\n".join(own)
-    assert foreign == [], "imports beyond the stdlib and httpx/attrs/nacl:\n" + "\n".join(foreign)
+    assert foreign == [], "imports beyond the stdlib and httpx/attrs/nacl/msgspec:\n" + "\n".join(foreign)
 
 
 def test_runtime_closure_is_the_runtime_dependencies_only() -> None:
     closure = {name.lower() for name in runtime_closure()}
-    assert {"httpx", "attrs", "pynacl"} <= closure
+    assert {"httpx", "attrs", "pynacl", "msgspec"} <= closure
     tooling = {"pyyaml", "openapi-python-client", "ruff", "schemathesis", "pytest", "jsonschema", "mypy", "starlette"}
     assert not closure & tooling
 
@@ -110,6 +110,7 @@ print(json.dumps({
     "outside": outside,
     "no_site": "site" not in sys.modules,
     "result": [type(result).__name__, result.code, result.request_id],
+    "decoder": sys.modules["msgspec"].__file__,
     **seen,
 }))
 """
@@ -142,7 +143,8 @@ def test_vendored_copy_runs_with_runtime_dependencies_only(tmp_path: Path, runti
     assert seen["tampered_verifies"] is False  # the check above is real: another body does not verify
     assert seen["authorization"] == f"Bearer {JWT}"
     assert seen["url"] == "https://perps.standx.com/api/new_order"
-    assert seen["result"][1:] == [0, "r-1"]
+    assert seen["result"][1:] == [0, "r-1"]  # decoded by the compiled decoder, from the runtime site
+    assert seen["decoder"].startswith(str(runtime_site))
 
     # Item 6 of issue 15: the copy speaks of itself. Install hints name the requirements (there is no
     # standx-client distribution to install extras of), and loggers carry the copy's module names.
@@ -219,21 +221,21 @@ def test_refuses_to_overwrite_local_edits_unless_forced(tmp_path: Path) -> None:
     target = tmp_path / "standx_client"
     assert run([PY, TOOL, "--dest", tmp_path]).returncode == 0
     (target / "__pycache__").mkdir(exist_ok=True)
-    (target / "__pycache__" / "client.cpython-311.pyc").write_bytes(b"cache")
+    (target / "__pycache__" / "types.cpython-311.pyc").write_bytes(b"cache")
     assert run([PY, TOOL, "--dest", tmp_path]).returncode == 0  # caches are not edits
 
-    (target / "client.py").write_text((target / "client.py").read_text() + "\n# hot fix\n")
+    (target / "types.py").write_text((target / "types.py").read_text() + "\n# hot fix\n")
     (target / "notes.txt").write_text("mine")
     (target / "py.typed").unlink()
     refused = run([PY, TOOL, "--dest", tmp_path])
     assert refused.returncode == 1
-    for line in ("refusing to overwrite", "modified: client.py", "added: notes.txt", "deleted: py.typed", "FORCE=1"):
+    for line in ("refusing to overwrite", "modified: types.py", "added: notes.txt", "deleted: py.typed", "FORCE=1"):
         assert line in refused.stderr
-    assert "# hot fix" in (target / "client.py").read_text() and (target / "notes.txt").exists()
+    assert "# hot fix" in (target / "types.py").read_text() and (target / "notes.txt").exists()
 
     forced = make("vendor", f"DEST={tmp_path}", "FORCE=1")
     assert forced.returncode == 0, forced.stdout + forced.stderr
-    assert (target / "client.py").read_bytes() == (PACKAGE / "client.py").read_bytes()
+    assert (target / "types.py").read_bytes() == (PACKAGE / "types.py").read_bytes()
     assert not (target / "notes.txt").exists() and (target / "py.typed").exists()
     assert not list(tmp_path.glob(".standx_client.vendor-*"))  # no staging leftovers
 

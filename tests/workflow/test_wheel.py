@@ -12,6 +12,8 @@ import pytest
 from packaging.requirements import Requirement
 from workflow_helpers import PY, ROOT, isolated_python, make, run
 
+from tests.conftest import DOC_EXAMPLES
+
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -38,7 +40,7 @@ def test_wheel_requires_only_runtime_dependencies(wheel: Path) -> None:
         meta = HeaderParser().parsestr(archive.read(meta_name).decode("utf-8"))
     requirements = [Requirement(line) for line in meta.get_all("Requires-Dist") or []]
     unconditional = sorted(r.name for r in requirements if r.marker is None)
-    assert unconditional == ["PyNaCl", "attrs", "httpx"]
+    assert unconditional == ["PyNaCl", "attrs", "httpx", "msgspec"]
     # Everything else (the generator, linters, the mock's server) sits behind an extra.
     assert all("extra ==" in str(r.marker) for r in requirements if r.marker is not None)
     assert meta["Requires-Python"] == ">=3.11"
@@ -56,9 +58,15 @@ def test_installed_wheel_imports_with_runtime_dependencies_only(
     assert done.returncode == 0, done.stderr
     code = (
         "import json, sys, standx_client as sx\n"
-        "print(json.dumps([sx.__file__, sx.SPEC_VERSION, 'yaml' in sys.modules, callable(sx.StandX.new_order)]))"
+        "from standx_client.api.market import query_symbol_market\n"
+        "volume = query_symbol_market.parse_success(sys.argv[1]).volume_24h\n"
+        "print(json.dumps([sx.__file__, sx.SPEC_VERSION, 'yaml' in sys.modules, callable(sx.StandX.new_order),"
+        " str(volume), sys.modules['msgspec'].__file__]))"
     )
-    result = isolated_python([target, runtime_site], code)
+    market = json.dumps(DOC_EXAMPLES["query_symbol_market"]["response"])
+    result = isolated_python([target, runtime_site], code, market)
     assert result.returncode == 0, result.stderr
-    file, version, yaml_loaded, has_method = json.loads(result.stdout)
+    file, version, yaml_loaded, has_method, volume, decoder = json.loads(result.stdout)
     assert file.startswith(str(target)) and version and not yaml_loaded and has_method
+    assert volume == DOC_EXAMPLES["query_symbol_market"]["response"]["volume_24h"]  # exact, by the wheel's decoder
+    assert decoder.startswith(str(runtime_site))
