@@ -84,7 +84,7 @@ vendor: $(VENV)/.installed  ## copy generated/standx_client into DEST with a VEN
 	@test -n "$(DEST)" || { echo "usage: make vendor DEST=<dir> [NAME=standx_client] [FORCE=1]" >&2; exit 2; }
 	$(PY) tools/vendor.py --dest "$(DEST)" $(if $(NAME),--name "$(NAME)") $(if $(filter 1 yes true,$(FORCE)),--force)
 
-wheel: $(VENV)/.installed  ## build dist/standx_client-*.whl (runtime dependencies only: httpx, attrs, PyNaCl) [DIST=dir]
+wheel: $(VENV)/.installed  ## build dist/standx_client-*.whl (runtime dependencies only: httpx, attrs, PyNaCl, msgspec) [DIST=dir]
 	$(PY) tools/wheel.py --dist "$(or $(DIST),dist)" $(if $(LOG),--log "$(LOG)")
 
 # --- Benchmarks (docs/benchmarks.md; not part of `make test`) ----------------------------------------------------

@@ -154,8 +154,8 @@ def _signed_routes() -> frozenset[tuple[str, str]]:
 class StandXAuth(httpx.Auth):
     """Signs the exact body of every request to a signed operation, on the given hosts only.
 
-    Usable on its own with the generated endpoint modules:
-    `AuthenticatedClient(base_url=..., token=jwt, httpx_args={"auth": StandXAuth(key, hosts=["perps.standx.com"])})`.
+    Usable on its own with a plain httpx client (decode the answers with the endpoint modules' parse_success):
+    `httpx.Client(base_url=..., auth=StandXAuth(key, hosts=["perps.standx.com"]))`.
     """
 
     requires_request_body = True
