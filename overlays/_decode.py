@@ -26,6 +26,7 @@ from typing import Any, ClassVar, TypeVar, Union
 import msgspec
 import msgspec.inspect
 
+from ._json import TooDeepError, check_depth
 from ._streams import CHANNELS, ORDER_RESPONSE
 
 T = TypeVar("T")
@@ -41,7 +42,7 @@ class SpecMismatch(ValueError):
 
 
 def _mismatch(exc: BaseException, where: str = "$", content: bytes | str = b"") -> SpecMismatch:
-    if isinstance(exc, RecursionError):  # msgspec says no more; find the field that holds the deep nesting
+    if isinstance(exc, RecursionError | TooDeepError):  # find the field that holds the deep nesting
         return SpecMismatch(f"nested too deeply to decode - at `{_deep_field(content, where)}`")
     if isinstance(exc, msgspec.ValidationError):  # "Expected `int`, got `str` - at `$.result[0].id`"
         return SpecMismatch(str(exc).replace("`$", f"`{where}", 1) if where != "$" else str(exc))
@@ -128,6 +129,7 @@ def json_decoder(type_: Any, where: str = "$") -> Decoder[Any]:
 
     def parse(content: bytes | str) -> Any:
         try:
+            check_depth(content)
             return decode(content)
         except _FAILURES as exc:
             raise _mismatch(exc, where, content) from None
@@ -144,6 +146,7 @@ def dict_decoder(build: Callable[[Any], T], where: str = "$") -> Decoder[T]:
 
     def parse(content: bytes | str) -> T:
         try:
+            check_depth(content)
             return build(_decode_any(content))
         except _FAILURES as exc:
             raise _mismatch(exc, where, content) from None
@@ -174,7 +177,7 @@ def text_decoder() -> Decoder[str]:
 
 
 class _Code(msgspec.Struct):
-    code: Any = None
+    code: int | None = None
 
 
 _decode_code = msgspec.json.Decoder(_Code).decode
@@ -183,10 +186,10 @@ _decode_code = msgspec.json.Decoder(_Code).decode
 def error_code(content: bytes | str) -> int | None:
     """The `code` of a JSON object body, if it has an integer one (StandX reports some errors with HTTP 200)."""
     try:
-        code = _decode_code(content).code
+        check_depth(content)
+        return _decode_code(content).code
     except _FAILURES:
         return None
-    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 # --- Stream frames -------------------------------------------------------------------------------------------------
@@ -257,14 +260,18 @@ def market_frame(raw: bytes | str) -> Frame:
 
     Raises SpecMismatch for a frame without seq, channel or data, or whose payload is not its channel's."""
     try:
+        check_depth(raw)
+    except TooDeepError as exc:
+        raise _mismatch(exc, "$", raw) from None
+    try:
         return _typed_frames()(raw)
     except _FAILURES:
         pass  # a channel the spec lacks, or a frame that does not match: decoded in two steps, to say where
     try:
-        frame = _decode_raw_frame(raw)
+        frame = _decode_raw_frame(raw)  # the depth was checked above
     except _FAILURES as exc:
         raise _mismatch(exc, "$", raw) from None
-    data = _payload(frame.channel)(frame.data)  # msgspec.Raw is a buffer: decoded without a copy
+    data = _payload(frame.channel)(bytes(frame.data))
     if frame.channel in CHANNELS and not _renamed(type(data)):
         raise SpecMismatch("frame does not match its channel")  # the payload decoded alone; the envelope did not
     return UntypedFrame(seq=frame.seq, data=data, symbol=frame.symbol, channel=frame.channel)

@@ -24,7 +24,7 @@ from standx_client.api.market import query_symbol_market
 from standx_client.models import Order, OrderPage, OrderStatus, OrderType, Side, TimeInForce
 from standx_client.types import UNSET
 
-from tests.conftest import DOC_EXAMPLES, JWT, Recorder, json_response
+from tests.conftest import DOC_EXAMPLES, JWT, Recorder, json_response, load_fixture
 
 ORDER: dict[str, Any] = DOC_EXAMPLES["query_open_orders"]["response"]["result"][0]
 MARKET: dict[str, Any] = DOC_EXAMPLES["query_symbol_market"]["response"]
@@ -247,3 +247,41 @@ def test_a_decode_error_from_the_client_is_typed_and_keeps_the_body() -> None:
     with pytest.raises(ResponseDecodeError) as info:
         StandX(jwt=JWT, transport=httpx.MockTransport(recorder)).query_order(order_id=1)
     assert "qty" in str(info.value) and info.value.operation == "query_order"
+
+
+RAISED_LIMIT_SCRIPT = """
+import json, sys
+import httpx
+sys.setrecursionlimit(100_000)  # as py_ecc (eth-account, the evm extra) does on import
+from standx_client import ResponseDecodeError, StandX
+from standx_client._decode import market_frame, SpecMismatch
+order, frame = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+deep = b"[" * 300_000 + b"]" * 300_000
+body = json.dumps({**order, "payload": "DEEP"}).encode().replace(b'"DEEP"', deep)
+client = StandX(jwt=sys.argv[3], transport=httpx.MockTransport(lambda request: httpx.Response(200, content=body)))
+seen = []
+try:
+    client.query_order(order_id=1)
+except ResponseDecodeError as exc:
+    seen.append(str(exc))
+try:
+    market_frame(json.dumps({**frame, "data": "DEEP"}).encode().replace(b'"DEEP"', deep))
+except SpecMismatch as exc:
+    seen.append(str(exc))
+print(json.dumps({"errors": seen, "limit": sys.getrecursionlimit()}))
+"""
+
+
+def test_deep_nesting_under_a_raised_recursion_limit_is_an_error_not_a_crash() -> None:
+    """With the interpreter's limit raised, msgspec would recurse past the end of the C stack (a segfault)."""
+    import subprocess
+    import sys
+
+    frame = load_fixture("ws_examples.json")["order"]
+    args = [sys.executable, "-c", RAISED_LIMIT_SCRIPT, json.dumps(ORDER), json.dumps(frame), JWT]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    seen = json.loads(done.stdout)
+    assert seen["limit"] == 100_000  # given back
+    assert len(seen["errors"]) == 2 and "nested too deeply" in seen["errors"][0] and "$.payload" in seen["errors"][0]
+    assert "$.data" in seen["errors"][1]
