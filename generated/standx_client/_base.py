@@ -30,7 +30,6 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from . import _json, models  # models: each loads on first use; `models.Order` keeps get_type_hints working
-from ._decode import SpecMismatch, error_code, untyped
 from ._httpx_compat import async_transport_for, transport_for
 from ._operation import Operation
 from ._validate import declared_headers, prepare
@@ -54,7 +53,6 @@ from .ledger import Ledger, OrderAbsent, OrderFound, OrderUnknown, Resolution, U
 from .precision import SymbolRules
 from .retry import IP_RATE_LIMIT, NO_RETRY, CreditBucket, RateLimit, RetryPolicy, ip_bucket
 from .signing import SigningKey, signature_headers
-from .types import UNSET
 
 T = TypeVar("T")
 TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
@@ -589,6 +587,8 @@ class _ClientCore(Generic[TransportT]):
         try:
             result = parse(content)  # the endpoint's parse_success: bytes -> typed model in one step (_decode.py)
         except Exception as exc:  # SpecMismatch names the field; whatever else broke on the body is as undecodable
+            from ._decode import SpecMismatch, error_code  # loaded with the first decoder: keeps the import light
+
             if error_code(content):  # HTTP 200 with an error in the body, which is not the success shape
                 raise self._api_error(op, response) from None
             what = str(exc) if isinstance(exc, SpecMismatch) else f"{type(exc).__name__}: {exc}"
@@ -602,6 +602,8 @@ class _ClientCore(Generic[TransportT]):
         if code.__class__ is int and code != 0:  # HTTP 200 with an error in the body, in the success shape
             raise self._api_error(op, response)
         if op.echo and body is not None:
+            from .types import UNSET  # loaded with the models already
+
             for field, source in op.echo:  # e.g. the cl_ord_id new_order was sent with
                 if getattr(result, field, None) is UNSET:
                     setattr(result, field, body.get(source))
@@ -652,8 +654,11 @@ _REASONS = {
 }
 
 
-# The settle reads' answers, as plain JSON (exact decimals): `_settled` looks at one field itself.
-_raw = untyped
+def _raw(content: bytes) -> Any:
+    """A settle read's answer as plain JSON (exact decimals): `_settled` looks at one field itself."""
+    from ._decode import untyped
+
+    return untyped(content)
 
 
 def _tracked_id(op: Operation, body: dict[str, object] | None) -> str | None:
