@@ -424,7 +424,7 @@ def _frame_rows(timing: dict[str, Any]) -> list[Row]:
     assert market_frame(frame).data.mark_price == Decimal(example["data"]["mark_price"])
     stats = measure({"loads": lambda: json.loads(frame), "client": lambda: market_frame(frame)}, **timing)
     value = ratio(stats["client"], stats["loads"])
-    label = f"one `price` stream frame ({fmt_bytes(len(frame))})"
+    label = f"one `price` stream frame ({len(frame)} bytes)"
     return [
         Row("parsing", f"{label}: `json.loads` alone", fmt_time(stats["loads"]), "", "floor"),
         Row(
