@@ -68,6 +68,7 @@ POST_HEADERS = [*GET_HEADERS, ("authorization", f"Bearer {JWT}"), ("content-type
 # A limiter whose bucket never runs dry: the default limiter's code path (lock, refill, subtraction)
 # without ever sleeping, so new_order can be timed "within burst" for as long as the benchmark needs.
 NEVER_WAITS = RateLimit(cost=45.0, capacity=1e15, refill_per_second=1e15)
+NEVER_IP = RateLimit(cost=1.0, capacity=1e15, refill_per_second=1e15)  # the per-IP limiter's path, never sleeping
 
 _JSON_HEADERS = [("content-type", "application/json")]
 
@@ -116,11 +117,27 @@ def _lean_price_request() -> httpx.Request:
 def _sync_variants(nacl_key: nacl.signing.SigningKey, key: SigningKey) -> tuple[dict[str, Any], dict[str, Any], list]:
     transport = httpx.MockTransport(_handler)
     raw = httpx.Client(transport=transport, base_url=BASE_URL)
-    client = StandX(jwt=JWT, signing_key=key, base_url=BASE_URL, transport=transport, rate_limit=None, retry=None)
-    limited_order = StandX(
-        jwt=JWT, signing_key=key, base_url=BASE_URL, transport=transport, rate_limit=NEVER_WAITS, retry=None
+    client = StandX(
+        jwt=JWT,
+        signing_key=key,
+        base_url=BASE_URL,
+        transport=transport,
+        rate_limit=None,
+        ip_rate_limit=None,
+        retry=None,
     )
-    default_limiter = StandX(jwt=JWT, signing_key=key, base_url=BASE_URL, transport=transport, retry=None)
+    limited_order = StandX(
+        jwt=JWT,
+        signing_key=key,
+        base_url=BASE_URL,
+        transport=transport,
+        rate_limit=NEVER_WAITS,
+        ip_rate_limit=NEVER_IP,
+        retry=None,
+    )
+    default_limiter = StandX(
+        jwt=JWT, signing_key=key, base_url=BASE_URL, transport=transport, ip_rate_limit=NEVER_IP, retry=None
+    )
 
     def raw_order() -> object:
         body = json.dumps(ORDER, separators=(",", ":"))
@@ -167,11 +184,27 @@ def _sync_variants(nacl_key: nacl.signing.SigningKey, key: SigningKey) -> tuple[
 def _async_variants(nacl_key: nacl.signing.SigningKey, key: SigningKey) -> tuple[dict[str, Any], dict[str, Any], list]:
     transport = httpx.MockTransport(_handler)
     raw = httpx.AsyncClient(transport=transport, base_url=BASE_URL)
-    client = AsyncStandX(jwt=JWT, signing_key=key, base_url=BASE_URL, transport=transport, rate_limit=None, retry=None)
-    limited_order = AsyncStandX(
-        jwt=JWT, signing_key=key, base_url=BASE_URL, transport=transport, rate_limit=NEVER_WAITS, retry=None
+    client = AsyncStandX(
+        jwt=JWT,
+        signing_key=key,
+        base_url=BASE_URL,
+        transport=transport,
+        rate_limit=None,
+        ip_rate_limit=None,
+        retry=None,
     )
-    default_limiter = AsyncStandX(jwt=JWT, signing_key=key, base_url=BASE_URL, transport=transport, retry=None)
+    limited_order = AsyncStandX(
+        jwt=JWT,
+        signing_key=key,
+        base_url=BASE_URL,
+        transport=transport,
+        rate_limit=NEVER_WAITS,
+        ip_rate_limit=NEVER_IP,
+        retry=None,
+    )
+    default_limiter = AsyncStandX(
+        jwt=JWT, signing_key=key, base_url=BASE_URL, transport=transport, ip_rate_limit=NEVER_IP, retry=None
+    )
 
     async def raw_order() -> object:
         body = json.dumps(ORDER, separators=(",", ":"))
@@ -251,16 +284,16 @@ def _request_rows(area: str, operation: str, stats: dict[str, Stats]) -> list[Ro
     rows.append(
         Row(
             area,
-            f"{operation}: **client** (`rate_limit=None`)",
+            f"{operation}: **client** (`rate_limit=None, ip_rate_limit=None`)",
             fmt_time(stats["client"]),
             versus("client", target),
             f"≤ {target:.2f}x lean: {verdict(client_ratio <= target)}",
         )
     )
     limiter = (
-        "client, limiter on (bucket never empties: lock, refill, subtraction)"
+        "client, both limiters on (buckets never empty: lock, refill, subtraction)"
         if operation == "new_order"
-        else "client, default limiter (public: the bucket is not consulted)"
+        else "client, per-IP limiter on (public: the account bucket is not consulted)"
     )
     rows.append(Row(area, f"{operation}: {limiter}", fmt_time(stats["limiter"]), versus("limiter")))
     return rows

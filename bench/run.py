@@ -59,10 +59,10 @@ METHOD = """\
   `Decimal` money, all of which is inside its ratio.
 - **In process**: every variant shares one `httpx.MockTransport` answering the docs' canned JSON
   (`tests/fixtures/doc_examples.json`), so only client-side work is timed. Client rows use
-  `rate_limit=None, retry=None` unless the row says otherwise. The credit-bucket limiter is consulted
-  only for authenticated calls, so for the public `query_symbol_price` the default limiter costs nothing;
-  the `new_order` limiter row uses a bucket too large to ever run dry (the default limiter's code path,
-  a lock and a subtraction, without sleeping), because the real bucket empties after 20 orders.
+  `rate_limit=None, ip_rate_limit=None, retry=None` unless the row says otherwise: the rows time the
+  request path, not the pacing (the default per-IP limit admits 45 requests a second). The limiter rows
+  use buckets too large to ever run dry (the limiters' code path, a lock and a subtraction each, without
+  sleeping): both buckets for `new_order`, the per-IP one for the public `query_symbol_price`.
 - **Loopback**: the mock exchange (`standx_mock.server.serve`, uvicorn in a thread of this process) on
   127.0.0.1 behind a real `httpx.HTTPTransport`; client and raw httpx with default pool limits,
   alternating round by round. The mock is the bottleneck; the target is only that the client keeps up.
