@@ -102,23 +102,38 @@ def test_market_stream_authenticates_subscribes_and_types_the_documented_frames(
         ("price", None, JWT, "symbol"),  # public channels need a symbol
         ("order", "BTC-USD", JWT, "symbol"),  # account channels take none
         ("balance", None, None, "jwt"),  # account channels need the JWT
+        ("price", "btc-usd", None, "symbol"),  # the spec's Symbol pattern (HTTP refuses it too)
+        ("depth_book", "BTC-USD ", None, "symbol"),
+        ("public_trade", "DOGE-USD", None, "unknown symbol"),  # not in the loaded symbol rules
     ],
 )
 def test_bad_subscriptions_are_refused_before_anything_is_sent(
     channel: str, symbol: str | None, jwt: str | None, field: str
 ) -> None:
+    from standx_client.models import SymbolInfo
+    from standx_client.precision import SymbolRules
+
+    from tests.conftest import DOC_EXAMPLES
+
+    rules = {"BTC-USD": SymbolRules.from_info(SymbolInfo.from_dict(DOC_EXAMPLES["query_symbol_info"]["response"][0]))}
+
     async def server(ws: ServerConnection, received: list[dict[str, Any]]) -> None:
         async for message in ws:
-            received.append(json.loads(message))
+            frame = json.loads(message)
+            received.append(frame)
+            if "auth" in frame:
+                await ws.send(json.dumps(WS["auth_ok"]))
 
     async def body(url: str, received: list[dict[str, Any]]) -> None:
-        stream = MarketStream(url=url)
-        stream._jwt = jwt  # no auth round trip: only the subscription check is under test
-        await stream._open()
-        with pytest.raises(StandXValidationError, match=field):
-            await stream.subscribe(channel, symbol)
-        await stream.close()
-        assert frames(received) == []
+        async with MarketStream(url=url, jwt=jwt, symbol_rules=rules) as stream:
+            with pytest.raises(StandXValidationError, match=field):
+                await stream.subscribe(channel, symbol)
+            await stream.subscribe("price", "BTC-USD")  # a good one goes out, and only it
+            while len(frames(received)) < (2 if jwt else 1):
+                await asyncio.sleep(0.005)
+        assert [f for f in frames(received) if "auth" not in f] == [
+            {"subscribe": {"channel": "price", "symbol": "BTC-USD"}}
+        ]
 
     asyncio.run(with_server(server, body))
 
@@ -307,7 +322,8 @@ def test_a_lost_answer_is_order_status_unknown_with_the_cl_ord_id() -> None:
             sent = json.loads(frames(received)[1]["params"])
             assert lost.value.cl_ord_id == sent["cl_ord_id"]
             # It logs in again on a new connection with the same session id.
-            await asyncio.wait_for(orders._ready.wait(), 5)
+            while orders.reconnects < 1:
+                await asyncio.sleep(0.005)
             assert sum("connection" in f for f in received) == 2
             relogin = frames(received)[2]
             assert (relogin["method"], relogin["session_id"]) == ("auth:login", orders.session_id)
@@ -331,10 +347,12 @@ def test_no_terminal_frame_in_time_is_order_status_unknown() -> None:
 
 
 def test_results_of_http_orders_are_found_by_request_id_before_or_after_waiting() -> None:
+    cue = asyncio.Event()
+
     async def server(ws: ServerConnection, received: list[dict[str, Any]]) -> None:
         await login(ws, received)
         await ws.send(reply("ws_api_success", "http-1"))  # arrives before anyone waits for it
-        await recv(ws, received)  # the client's cue that it waits for http-2
+        await cue.wait()  # the test's cue that it waits for http-2
         await ws.send(reply("ws_api_accepted", "http-2"))
         await ws.send(reply("ws_api_rejected", "http-2"))
         await ws.wait_closed()
@@ -353,7 +371,7 @@ def test_results_of_http_orders_are_found_by_request_id_before_or_after_waiting(
             first = await orders.wait_for("http-1")
             waiting = asyncio.create_task(orders.wait_for("http-2"))
             await asyncio.sleep(0.05)
-            await orders._live().send(json.dumps({"cue": True}))
+            cue.set()
             second = await waiting
             listener.cancel()
         assert (first.request_id, first.code, first.message) == ("http-1", 0, "success")
@@ -390,10 +408,8 @@ def test_the_order_stream_renews_its_connection_at_the_age_limit_after_commands_
     async def body(url: str, received: list[dict[str, Any]]) -> None:
         async with OrderStream(jwt=JWT, signing_key=SEED_HEX, url=url, max_age=0.5, timeout=3) as orders:
             first = await orders.new_order(**ORDER)  # sent on connection 1, answered after the limit
-            await asyncio.wait_for(orders._ready.wait(), 5)
-            while sum("connection" in f for f in received) < 2:
+            while orders.reconnects < 1:
                 await asyncio.sleep(0.01)
-            await asyncio.wait_for(orders._ready.wait(), 5)
         assert first.response.code == 0
         second = received.index({"connection": 2})
         relogin = received[second + 1]
