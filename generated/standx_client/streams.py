@@ -33,8 +33,9 @@ import logging
 import re
 import time
 import uuid
+import weakref
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import import_module
@@ -495,7 +496,7 @@ class OrderStream(Connection):
         self._timeout = timeout
         self._pending: dict[str, _Pending] = {}
         self._recent: OrderedDict[str, OrderStreamResponse] = OrderedDict()  # terminal frames nobody awaited
-        self._listeners: set[asyncio.Queue[OrderStreamResponse | None]] = set()
+        self._listeners: weakref.WeakSet[Responses] = weakref.WeakSet()
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()  # set: commands may go out (or the stream ended: they re-check the state)
         self._unresolved: dict[str, UnresolvedOrder] = {}
@@ -519,10 +520,11 @@ class OrderStream(Connection):
             self._ready.set()  # logged in
         elif self._state in (StreamState.FAILED, StreamState.CLOSED):
             self._ready.set()  # wake waiting commands: they see the state and raise
-            for queue in self._listeners:  # end every responses() iteration
-                if queue.full():
-                    queue.get_nowait()
-                queue.put_nowait(None)
+            for listener in self._listeners:  # end every responses() iteration
+                if listener.queue.full():
+                    listener.queue.get_nowait()
+                listener.queue.put_nowait(None)
+            self._listeners.clear()
         else:
             self._ready.clear()
 
@@ -625,9 +627,9 @@ class OrderStream(Connection):
         return None
 
     def _route(self, frame: OrderStreamResponse) -> None:
-        for queue in self._listeners:
+        for listener in self._listeners:
             try:
-                queue.put_nowait(frame)
+                listener.queue.put_nowait(frame)
             except asyncio.QueueFull:
                 self.listener_overflows += 1
                 if self.listener_overflows == 1 or self.listener_overflows % 1000 == 0:
@@ -763,18 +765,33 @@ class OrderStream(Connection):
         finally:
             self._pending.pop(request_id, None)
 
-    async def responses(self, maxsize: int = 10_000) -> AsyncIterator[OrderStreamResponse]:
-        """Every frame from now on, including `accepted` ones and those of HTTP orders; ends when the stream
-        closes. A listener that falls `maxsize` frames behind loses the newest (counted: `listener_overflows`)."""
-        queue: asyncio.Queue[OrderStreamResponse | None] = asyncio.Queue(maxsize=maxsize)
-        self._listeners.add(queue)
-        try:
-            if self._state in (StreamState.CLOSED, StreamState.FAILED):
-                return
-            while (frame := await queue.get()) is not None:  # None: the stream ended
-                yield frame
-        finally:
-            self._listeners.discard(queue)
+    def responses(self, maxsize: int = 10_000) -> Responses:
+        """Every frame from this call on, including `accepted` ones and those of HTTP orders; the iteration
+        ends when the stream closes. A listener `maxsize` frames behind loses the newest ones, counted in
+        `listener_overflows` (and logged); dropping the iterator unregisters it."""
+        listener = Responses(maxsize)
+        if self._state in (StreamState.CLOSED, StreamState.FAILED):
+            listener.queue.put_nowait(None)
+        else:
+            self._listeners.add(listener)
+        return listener
+
+
+class Responses:
+    """An iterator over order-stream frames (`OrderStream.responses()`), fed by the stream's reader."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.queue: asyncio.Queue[OrderStreamResponse | None] = asyncio.Queue(maxsize=maxsize)
+
+    def __aiter__(self) -> Responses:
+        return self
+
+    async def __anext__(self) -> OrderStreamResponse:
+        frame = await self.queue.get()
+        if frame is None:  # the stream ended
+            self.queue.put_nowait(None)  # and stays ended
+            raise StopAsyncIteration
+        return frame
 
 
 from ._ws_sync import SyncMarketStream  # noqa: E402  (it builds on MarketStream)
@@ -793,6 +810,7 @@ __all__ = [
     "OrderResult",
     "OrderStream",
     "Reconnected",
+    "Responses",
     "StreamMessage",
     "StreamState",
     "SyncMarketStream",
