@@ -34,8 +34,8 @@ import re
 import time
 import uuid
 import weakref
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections import OrderedDict, deque
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import import_module
@@ -141,10 +141,24 @@ def _undecodable(raw: str | bytes, problem: str, operation: str) -> ResponseDeco
     return ResponseDecodeError(problem, status_code=101, body=body[:2000], operation=operation)
 
 
+# One decoder for every frame (json.loads(..., parse_float=) builds a new one per call), and its scanner: a
+# frame is one JSON value with nothing around it, so the whitespace checks of `decode` are needed only when
+# the scan does not end at the last character.
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+_SCAN: Callable[[str, int], tuple[Any, int]] = getattr(_DECODER, "scan_once")  # noqa: B009  (typeshed lacks it)
+
+
 def _loads(raw: str | bytes) -> Any:
     try:
-        return json.loads(raw, parse_float=Decimal)
-    except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
+        text = raw if isinstance(raw, str) else raw.decode()
+        value, end = _SCAN(text, 0)
+        return value if end == len(text) else _DECODER.decode(text)  # whitespace around it, or trailing data
+    except StopIteration:  # nothing JSON at the start: leading whitespace, or not JSON at all
+        try:
+            return _DECODER.decode(text)
+        except (ValueError, RecursionError):
+            return None
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8), or nested too deep to decode
         return None
 
 
@@ -447,6 +461,47 @@ class _Pending:
         self.done: asyncio.Future[OrderStreamResponse] = asyncio.get_running_loop().create_future()
 
 
+class _Deadlines:
+    """Fails the commands that got no terminal frame within `timeout`. Every command has the same timeout, so
+    deadlines come in sending order: one queue and one timer for all, instead of a timer per command."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._queue: deque[tuple[float, _Pending, str]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def watch(self, pending: _Pending, method: str) -> None:
+        queue = self._queue
+        while queue and queue[0][1].done.done():  # answered long before their deadline: forget them now
+            queue.popleft()
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        queue.append((loop.time() + self.timeout, pending, method))
+        if self._timer is None:
+            self._timer = loop.call_at(queue[0][0], self._expire)
+
+    def _expire(self) -> None:
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        queue = self._queue
+        while queue and (queue[0][0] <= now or queue[0][1].done.done()):
+            _, pending, method = queue.popleft()
+            if not pending.done.done():
+                error = TransportError(f"{method}: no answer within {self.timeout} s", operation=method)
+                pending.done.set_exception(error)
+        if queue:
+            self._timer = loop.call_at(queue[0][0], self._expire)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._queue.clear()
+
+
 class _Disconnecting(Exception):
     """The 408 notice arrived: stop reading this socket and reopen."""
 
@@ -495,8 +550,10 @@ class OrderStream(Connection):
         self._impersonate = impersonate
         self._timeout = timeout
         self._pending: dict[str, _Pending] = {}
+        self._deadlines = _Deadlines(timeout)
         self._recent: OrderedDict[str, OrderStreamResponse] = OrderedDict()  # terminal frames nobody awaited
         self._listeners: weakref.WeakSet[Responses] = weakref.WeakSet()
+        self._listening = False  # a listener was ever added (cheaper to test per frame than the WeakSet)
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()  # set: commands may go out (or the stream ended: they re-check the state)
         self._unresolved: dict[str, UnresolvedOrder] = {}
@@ -537,6 +594,7 @@ class OrderStream(Connection):
     async def close(self) -> None:
         await super().close()
         self._fail_commands(StreamClosedError(f"{self._url}: closed"))
+        self._deadlines.stop()
 
     # ------------------------------------------------------------------ reading
 
@@ -627,7 +685,7 @@ class OrderStream(Connection):
         return None
 
     def _route(self, frame: OrderStreamResponse) -> None:
-        for listener in self._listeners:
+        for listener in self._listeners if self._listening else ():
             try:
                 listener.queue.put_nowait(frame)
             except asyncio.QueueFull:
@@ -638,7 +696,7 @@ class OrderStream(Connection):
                     )
         request_id = frame.request_id
         pending = self._pending.get(request_id)
-        if _is_ack(frame):
+        if frame.code == 0 and (frame.status == "accepted" or frame.message == "accepted"):  # _is_ack, inlined
             if pending is not None:
                 pending.accepted = True
             return
@@ -662,13 +720,16 @@ class OrderStream(Connection):
 
     # ------------------------------------------------------------------ commands
 
-    async def new_order(self, **values: Any) -> OrderResult:
-        """`order:new` with the arguments of `StandX.new_order` (the same checks, the same `cl_ord_id`)."""
-        return await self._command("order:new", values)
+    def new_order(self, **values: Any) -> Coroutine[Any, Any, OrderResult]:
+        """`await orders.new_order(...)`: `order:new` with the arguments of `StandX.new_order` (the same checks,
+        the same `cl_ord_id`). (The command's coroutine itself: one frame less on every resumption.)"""
+        return self._command("order:new", values)
 
-    async def cancel_order(self, *, order_id: int | None = None, cl_ord_id: str | None = None) -> OrderResult:
-        """`order:cancel` by exchange order id or client order id."""
-        return await self._command("order:cancel", {"order_id": order_id, "cl_ord_id": cl_ord_id})
+    def cancel_order(
+        self, *, order_id: int | None = None, cl_ord_id: str | None = None
+    ) -> Coroutine[Any, Any, OrderResult]:
+        """`await orders.cancel_order(...)`: `order:cancel` by exchange order id or client order id."""
+        return self._command("order:cancel", {"order_id": order_id, "cl_ord_id": cl_ord_id})
 
     async def _command(self, method: str, values: Mapping[str, object]) -> OrderResult:
         operation = ORDER_COMMANDS.get(method)
@@ -681,7 +742,9 @@ class OrderStream(Connection):
         request_id = str(uuid.uuid4())  # envelope id and x-request-id alike: the safe choice (notes §4.3)
         sent = False
         try:
-            ws = await self._until_ready()
+            ws = self._ws
+            if ws is None or self._state is not StreamState.OPEN or not self._ready.is_set():
+                ws = await self._until_ready()
             # Signed now, on a logged-in connection: never a timestamp from before a reconnect.
             header = signature_headers(self._key, params.encode(), request_id, time.time_ns() // 1_000_000)
             envelope = {
@@ -692,13 +755,11 @@ class OrderStream(Connection):
                 "params": params,
             }
             pending = self._pending[request_id] = _Pending(command=True)
+            self._deadlines.watch(pending, method)
             try:
                 sent = True
                 await ws.send(_COMPACT_JSON(envelope))
-                async with asyncio.timeout(self._timeout):
-                    frame = await pending.done
-            except TimeoutError:
-                raise TransportError(f"{method}: no answer within {self._timeout} s", operation=method) from None
+                frame = await pending.done
             except (ConnectionClosed, OSError) as exc:
                 raise TransportError(f"{method}: connection lost: {exc}", operation=method) from exc
             finally:
@@ -774,6 +835,7 @@ class OrderStream(Connection):
             listener.queue.put_nowait(None)
         else:
             self._listeners.add(listener)
+            self._listening = True
         return listener
 
 
