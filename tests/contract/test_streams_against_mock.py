@@ -180,7 +180,8 @@ def test_the_client_budget_stays_within_the_mock_connection_limits() -> None:
                     await stream.connect()
                 except ConnectionLimitError:
                     refused += 1
-            assert refused == 2 and len(server.state.ws.connections) == 10
+            limits = server.state.ws.limits  # counted before the handshake is answered: no race with it
+            assert refused == 2 and limits.open["127.0.0.1"] == 10 and len(limits.recent["127.0.0.1"]) == 10
             # Past the client's budget the mock refuses: the connection opens, then closes with 1008.
             async with MarketStream(url=url, budget=None, reconnect=None) as unbudgeted:
                 with pytest.raises(StreamClosedError, match=r"1008.*too many connections"):
