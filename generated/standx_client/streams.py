@@ -27,7 +27,6 @@ reconnects, the per-IP connection budget) is in `_ws_connection.py` and `_ws_bud
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
 import logging
 import re
@@ -49,7 +48,8 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 
     raise ImportError(f"{__name__} needs websockets: {install_hint('ws')}") from exc
 
-from ._base import _COMPACT_JSON
+from ._base import _COMPACT_JSON, DEFAULT_SETTLE_MARGIN
+from ._json import check_depth
 from ._operations import OPERATIONS
 from ._streams import CHANNELS, MARKET_URL, ORDER_COMMANDS, ORDER_RESPONSE, ORDERS_URL
 from ._validate import prepare
@@ -59,12 +59,14 @@ from .exceptions import (
     APIError,
     ConnectionLimitError,
     OrderStatusUnknownError,
+    RequestTimeoutError,
     ResponseDecodeError,
     StreamClosedError,
     TransportError,
     ValidationError,
     error_class,
 )
+from .ledger import Ledger, UnresolvedOrder
 from .models.order_stream_response import OrderStreamResponse
 from .precision import SymbolRules
 from .retry import RetryPolicy
@@ -99,20 +101,6 @@ class OrderResult:
     cl_ord_id: str | None
     accepted: bool
     response: OrderStreamResponse
-
-
-@dataclass(frozen=True, slots=True)
-class UnresolvedOrder:
-    """An `order:new` whose outcome is unknown (answer lost, call cancelled or interrupted after sending).
-    Look it up by `cl_ord_id` (`client.resolve_order`), then `orders.settle_unresolved(cl_ord_id)`."""
-
-    cl_ord_id: str
-    symbol: str
-    side: str
-    qty: Decimal
-    price: Decimal | None
-    sent_at: datetime.datetime  # UTC
-    request_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +139,7 @@ _SCAN: Callable[[str, int], tuple[Any, int]] = getattr(_DECODER, "scan_once")  #
 def _loads(raw: str | bytes) -> Any:
     try:
         text = raw if isinstance(raw, str) else raw.decode()
+        check_depth(text)  # TooDeepError (a ValueError) where deep nesting could crash the C scanner
         value, end = _SCAN(text, 0)
         return value if end == len(text) else _DECODER.decode(text)  # whitespace around it, or trailing data
     except StopIteration:  # nothing JSON at the start: leading whitespace, or not JSON at all
@@ -490,7 +479,7 @@ class _Deadlines:
         while queue and (queue[0][0] <= now or queue[0][1].done.done()):
             _, pending, method = queue.popleft()
             if not pending.done.done():
-                error = TransportError(f"{method}: no answer within {self.timeout} s", operation=method)
+                error = RequestTimeoutError(f"{method}: no answer within {self.timeout} s", operation=method)
                 pending.done.set_exception(error)
         if queue:
             self._timer = loop.call_at(queue[0][0], self._expire)
@@ -533,6 +522,7 @@ class OrderStream(Connection):
         ping_timeout: float | None = PING_TIMEOUT,
         budget: ConnectionBudget | None = DEFAULT_BUDGET,
         symbol_rules: Mapping[str, SymbolRules] | None = None,
+        settle_margin: float = DEFAULT_SETTLE_MARGIN,
     ) -> None:
         super().__init__(
             url or ORDERS_URL or "",
@@ -556,7 +546,9 @@ class OrderStream(Connection):
         self._listening = False  # a listener was ever added (cheaper to test per frame than the WeakSet)
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()  # set: commands may go out (or the stream ended: they re-check the state)
-        self._unresolved: dict[str, UnresolvedOrder] = {}
+        self._settle_margin = settle_margin
+        self._ledger = Ledger()  # orders sent here whose outcome is unknown (ledger.py, as on the HTTP client)
+        self._unresolved_requests: dict[str, str] = {}  # their request ids: a late answer settles them
         self.bad_frames = 0  # frames that could not be decoded (logged and skipped)
         self.listener_overflows = 0  # frames a full `responses()` queue could not take (logged)
 
@@ -565,12 +557,16 @@ class OrderStream(Connection):
 
     @property
     def unresolved_orders(self) -> tuple[UnresolvedOrder, ...]:
-        """New orders sent on this stream whose outcome is unknown, oldest first (a snapshot)."""
-        return tuple(self._unresolved.values())
+        """New orders sent on this stream whose outcome is unknown (answer lost, call cancelled or interrupted
+        after sending), soonest to settle first. A late answer on the stream settles one; otherwise look it up
+        by `cl_ord_id` (`client.resolve_order`) and `settle_unresolved` it."""
+        return self._ledger.snapshot()
 
     def settle_unresolved(self, cl_ord_id: str) -> UnresolvedOrder | None:
-        """Remove an order from `unresolved_orders` once its outcome is known (looked up by `cl_ord_id`)."""
-        return self._unresolved.pop(cl_ord_id, None)
+        """Remove an order from `unresolved_orders` once its outcome is known; the entry, if there was one."""
+        entry = self._ledger.get(cl_ord_id)
+        self._ledger.settle(cl_ord_id)
+        return entry
 
     def _state_changed(self) -> None:
         if self._state is StreamState.OPEN:
@@ -703,10 +699,10 @@ class OrderStream(Connection):
         if pending is not None and not pending.done.done():
             pending.done.set_result(frame)
             return
-        for cl_ord_id, order in list(self._unresolved.items()):  # a late answer settles an unknown outcome
-            if order.request_id == request_id:
-                del self._unresolved[cl_ord_id]
-                logger.info("%s: late answer for cl_ord_id=%s: code %s", self._url, cl_ord_id, frame.code)
+        late = self._unresolved_requests.pop(request_id, None) if self._unresolved_requests else None
+        if late is not None:  # a late answer settles an unknown outcome: placed (code 0) or not
+            self._ledger.settle(late)
+            logger.info("%s: late answer for cl_ord_id=%s: code %s", self._url, late, frame.code)
         self._recent[request_id] = frame
         while len(self._recent) > 1024:  # bounded: frames for HTTP orders nobody waits for
             self._recent.popitem(last=False)
@@ -737,10 +733,15 @@ class OrderStream(Connection):
             raise ValidationError(method, "method", "not an order command of the spec")
         _, _, body = prepare(OPERATIONS[operation], values, self.symbol_rules)  # ValidationError: nothing sent
         body = body or {}
-        params = _COMPACT_JSON(body)  # the exact text that is signed and sent
         cl_ord_id = body.get("cl_ord_id") if method == "order:new" else None
+        if isinstance(cl_ord_id, str) and cl_ord_id in self._ledger:
+            raise ValidationError(
+                method, "cl_ord_id", f"{cl_ord_id} has an earlier attempt whose outcome is unknown: it may still "
+                "land, so sending it again could place the order twice; settle it first (settle_unresolved)",
+            )  # fmt: skip
+        params = _COMPACT_JSON(body)  # the exact text that is signed and sent
         request_id = str(uuid.uuid4())  # envelope id and x-request-id alike: the safe choice (notes §4.3)
-        sent = False
+        sent_at = 0.0
         try:
             ws = self._ws
             if ws is None or self._state is not StreamState.OPEN or not self._ready.is_set():
@@ -757,7 +758,7 @@ class OrderStream(Connection):
             pending = self._pending[request_id] = _Pending(command=True)
             self._deadlines.watch(pending, method)
             try:
-                sent = True
+                sent_at = time.time()
                 await ws.send(_COMPACT_JSON(envelope))
                 frame = await pending.done
             except (ConnectionClosed, OSError) as exc:
@@ -765,31 +766,35 @@ class OrderStream(Connection):
             finally:
                 self._pending.pop(request_id, None)
         except TransportError as error:
-            if isinstance(cl_ord_id, str) and sent:
-                self._unresolve(cl_ord_id, body, request_id)
-                raise OrderStatusUnknownError(method, cl_ord_id, error) from error
+            if isinstance(cl_ord_id, str) and sent_at:
+                reason = "timeout" if isinstance(error, RequestTimeoutError) else "connection lost"
+                settles_at = self._unresolve(cl_ord_id, body, request_id, sent_at, reason)
+                raise OrderStatusUnknownError(method, cl_ord_id, error, settles_at) from error
             raise
-        except (asyncio.CancelledError, KeyboardInterrupt, TimeoutError) as exc:  # the caller gave up or ^C
-            if isinstance(cl_ord_id, str):
-                exc.add_note(f"cl_ord_id={cl_ord_id}" + ("" if sent else " (not sent)"))
-                if sent:
-                    self._unresolve(cl_ord_id, body, request_id)
+        except (asyncio.CancelledError, KeyboardInterrupt) as exc:  # the caller gave up (wait_for, cancel) or ^C
+            if isinstance(cl_ord_id, str) and not sent_at:
+                exc.add_note(f"standx: {method} cl_ord_id={cl_ord_id} was not sent")
+            elif isinstance(cl_ord_id, str):
+                reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "cancelled"
+                self._unresolve(cl_ord_id, body, request_id, sent_at, reason)
+                exc.add_note(
+                    f"standx: {method} cl_ord_id={cl_ord_id} was sent and its outcome is unknown ({reason}); it "
+                    "is in orders.unresolved_orders until its answer arrives or you settle it"
+                )
             raise
         if frame.code != 0:
             raise _frame_error(frame.code, str(frame.message or "rejected"), method, request_id)
         return OrderResult(request_id, cl_ord_id if isinstance(cl_ord_id, str) else None, pending.accepted, frame)
 
-    def _unresolve(self, cl_ord_id: str, body: Mapping[str, Any], request_id: str) -> None:
-        price = body.get("price")
-        self._unresolved[cl_ord_id] = UnresolvedOrder(
-            cl_ord_id=cl_ord_id,
-            symbol=str(body.get("symbol")),
-            side=str(body.get("side")),
-            qty=Decimal(str(body.get("qty"))),
-            price=Decimal(str(price)) if price is not None else None,
-            sent_at=datetime.datetime.now(datetime.UTC),
-            request_id=request_id,
-        )
+    def _unresolve(
+        self, cl_ord_id: str, body: Mapping[str, Any], request_id: str, sent_at: float, reason: str
+    ) -> float:
+        """Record an order whose outcome is unknown; when it settles (see ledger.py): after the command's
+        timeout (or now, if later) plus `settle_margin`."""
+        settles_at = max(time.time(), sent_at + self._timeout) + self._settle_margin
+        self._ledger.record("order:new", body, cl_ord_id, sent_at, settles_at, reason)
+        self._unresolved_requests[request_id] = cl_ord_id
+        return settles_at
 
     async def _until_ready(self) -> ClientConnection:
         """The logged-in socket; while (re)connecting, wait for the login (up to `timeout`) rather than fail."""

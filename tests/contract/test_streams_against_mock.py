@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from standx_client import AsyncStandX, AuthenticationError, BadRequestError
+from standx_client import AsyncStandX, AuthenticationError, BadRequestError, NotFoundError
 from standx_client.models import DepthBook, Order, StreamBalance, StreamPosition, StreamPrice, StreamTrade
 from standx_client.streams import MarketStream, OrderStream, StreamMessage
 from standx_mock.config import MockConfig
@@ -157,7 +157,7 @@ def test_the_408_notice_of_the_mock_is_a_reconnect_on_both_streams(ws_mock: Mock
             async with asyncio.timeout(10):
                 while orders.reconnects < 1:
                     await asyncio.sleep(0.01)
-            with pytest.raises(BadRequestError, match="not found"):  # answered on the new connection
+            with pytest.raises(NotFoundError, match="not found"):  # answered on the new connection
                 await orders.cancel_order(cl_ord_id="never-placed")
 
     asyncio.run(story())
@@ -180,7 +180,7 @@ def test_the_client_budget_stays_within_the_mock_connection_limits() -> None:
                     await stream.connect()
                 except ConnectionLimitError:
                     refused += 1
-            limits = server.state.ws.limits  # counted before the handshake is answered: no race with it
+            limits = server.app.state.hub.limits  # counted before the handshake is answered: no race with it
             assert refused == 2 and limits.open["127.0.0.1"] == 10 and len(limits.recent["127.0.0.1"]) == 10
             # Past the client's budget the mock refuses: the connection opens, then closes with 1008.
             async with MarketStream(url=url, budget=None, reconnect=None) as unbudgeted:

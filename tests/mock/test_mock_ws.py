@@ -530,7 +530,7 @@ def test_the_per_ip_limit_of_open_connections_closes_the_one_too_many() -> None:
         assert code == 1008 and "2 already open" in reason
         first.close()
         for _ in range(100):  # the server notices the close
-            if srv.state.ws.limits.open.get("127.0.0.1") == 1:
+            if srv.app.state.hub.limits.open.get("127.0.0.1") == 1:
                 break
             threading.Event().wait(0.01)
         with market(srv) as again:

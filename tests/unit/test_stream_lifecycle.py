@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from standx_client import AuthenticationError, OrderStatusUnknownError, StreamClosedError
+from standx_client import ValidationError as StandXValidationError
 from standx_client.retry import RetryPolicy
 from standx_client.streams import (
     ConnectionBudget,
@@ -486,16 +488,16 @@ def test_a_cancelled_new_order_carries_its_cl_ord_id_and_stays_unresolved_until_
             with pytest.raises(TimeoutError) as timed_out:
                 await asyncio.wait_for(orders.new_order(**ORDER), 0.1)
             (order,) = orders.unresolved_orders
-            note = f"cl_ord_id={order.cl_ord_id}"
-            cancelled = timed_out.value.__cause__ or timed_out.value.__context__
-            assert cancelled is not None and note in getattr(cancelled, "__notes__", [])
-            assert (order.symbol, order.side, str(order.qty), str(order.price)) == (
-                "BTC-USD",
-                "buy",
-                "0.1",
-                "50000",
+            cancelled = timed_out.value.__cause__  # wait_for's TimeoutError chains the CancelledError
+            assert isinstance(cancelled, asyncio.CancelledError)
+            assert any(f"cl_ord_id={order.cl_ord_id} was sent" in note for note in cancelled.__notes__)
+            assert (order.symbol, order.side, order.qty, order.price) == ("BTC-USD", "buy", Decimal("0.1"), 50000)
+            assert (order.operation, order.reason, order.request["cl_ord_id"]) == (
+                "order:new",
+                "cancelled",
+                order.cl_ord_id,
             )
-            assert order.request_id == held[0]
+            assert order.sent_at < order.settles_at
 
             task = asyncio.create_task(orders.new_order(**ORDER))
             await until(lambda: len(held) == 2)  # sent, waiting for its answer
@@ -503,7 +505,11 @@ def test_a_cancelled_new_order_carries_its_cl_ord_id_and_stays_unresolved_until_
             with pytest.raises(asyncio.CancelledError) as cancelled_call:
                 await task
             _first, second = orders.unresolved_orders
-            assert cancelled_call.value.__notes__ == [f"cl_ord_id={second.cl_ord_id}"]
+            (note,) = cancelled_call.value.__notes__
+            assert f"cl_ord_id={second.cl_ord_id} was sent and its outcome is unknown (cancelled)" in note
+            with pytest.raises(StandXValidationError, match="outcome is unknown"):  # not sent twice meanwhile
+                await orders.new_order(**{**ORDER, "cl_ord_id": second.cl_ord_id})
+            assert len(held) == 2
 
             answer.set()  # the late answer settles the first one; the second stays unknown
             await until(lambda: len(orders.unresolved_orders) == 1)
@@ -530,7 +536,8 @@ def test_a_lost_answer_is_recorded_and_settled_by_the_caller() -> None:
             with pytest.raises(OrderStatusUnknownError) as lost:
                 await orders.new_order(**ORDER)
             (order,) = orders.unresolved_orders
-            assert order.cl_ord_id == lost.value.cl_ord_id
+            assert (order.cl_ord_id, order.reason) == (lost.value.cl_ord_id, "connection lost")
+            assert lost.value.settles_at == order.settles_at
             assert orders.settle_unresolved(order.cl_ord_id) == order
             assert orders.unresolved_orders == ()
 

@@ -343,8 +343,10 @@ def test_no_terminal_frame_in_time_is_order_status_unknown() -> None:
 
     async def body(url: str, received: list[dict[str, Any]]) -> None:
         async with OrderStream(jwt=JWT, signing_key=SEED_HEX, url=url, timeout=0.3) as orders:
-            with pytest.raises(OrderStatusUnknownError, match="no answer"):
+            with pytest.raises(OrderStatusUnknownError, match="no answer") as unknown:
                 await orders.new_order(**ORDER)
+            (order,) = orders.unresolved_orders
+            assert (order.cl_ord_id, order.reason) == (unknown.value.cl_ord_id, "timeout")
 
     asyncio.run(with_server(server, body))
 
