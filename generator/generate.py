@@ -442,6 +442,7 @@ def _stream_table(project: Any, spec: Spec) -> dict[str, Any]:
 
     streams = spec.doc.get("x-standx-streams", {})
     market, orders = streams.get("market", {}), streams.get("orders", {})
+
     def symbol_pattern(channel: dict[str, Any]) -> str | None:
         """The pattern of the payload's `symbol` property: what a subscription's symbol is checked against."""
         if not channel.get("symbol"):
