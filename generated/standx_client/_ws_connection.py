@@ -30,8 +30,11 @@ from dataclasses import dataclass
 from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, WebSocketException
+try:
+    from websockets.asyncio.client import ClientConnection, connect
+    from websockets.exceptions import ConnectionClosed, WebSocketException
+except ImportError as exc:  # pragma: no cover - depends on the install
+    raise ImportError("standx_client.streams needs websockets: pip install 'standx-client[ws]'") from exc
 
 from ._base import _is_loopback
 from ._ws_budget import ConnectionBudget, _Attempt, budget_key
