@@ -406,14 +406,14 @@ class MarketStream(Connection):
                     raw = await ws.recv()
                 except ConnectionClosed as closed:
                     if self._state is StreamState.OPEN and self._ws is ws:
-                        self._start_reopen("connection age limit" if self._aged is ws else close_reason(closed))
+                        await self._start_reopen("connection age limit" if self._aged is ws else close_reason(closed))
                     continue
                 event = decode_market_frame(raw)
                 if isinstance(event, StreamMessage):
                     self.last_seq = event.seq
                     return event
                 if self._state is StreamState.OPEN and self._ws is ws:
-                    self._start_reopen(event.reason)  # the 408 notice: the exchange closes next, reopen now
+                    await self._start_reopen(event.reason)  # the 408 notice: the exchange closes next, reopen now
                 continue
             if self._state is StreamState.RECONNECTING:
                 if self._worker is not None:  # another task is reopening: wait for it, then read
@@ -430,8 +430,12 @@ class MarketStream(Connection):
                 raise StopAsyncIteration
             raise StreamClosedError(f"{self._url}: not connected (use `async with` or `await stream.connect()`)")
 
-    def _start_reopen(self, reason: str) -> None:
-        self._lost(reason)  # StreamClosedError (and FAILED) when reconnecting is off
+    async def _start_reopen(self, reason: str) -> None:
+        try:
+            self._lost(reason)
+        except StreamClosedError:  # reconnecting is off: FAILED, and the socket (maybe still open) goes too
+            await self._drop()
+            raise
         self._reason = reason
 
 

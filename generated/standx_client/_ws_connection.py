@@ -298,11 +298,5 @@ class Connection:
         finally:
             await self._drop()
 
-    async def _send_text(self, text: str) -> None:
-        ws = self._ws
-        if ws is None:
-            raise StreamClosedError(f"{self._url}: not connected")
-        await ws.send(text)
-
 
 __all__ = ["Connection", "Reconnected", "StreamState", "check_ws_url", "close_reason", "close_socket"]

@@ -227,6 +227,25 @@ def test_without_reconnect_a_drop_fails_the_stream_once() -> None:
     run(main())
 
 
+def test_without_reconnect_the_408_notice_fails_the_market_stream_and_closes_its_socket() -> None:
+    async def linger(peer: Peer) -> None:
+        await peer.send_json(WS["disconnect_408"])
+        await peer.ws.wait_closed()  # only the client's close ends it
+
+    async def main() -> None:
+        async with ScriptedServer(linger) as srv:
+            stream = MarketStream(url=srv.url("/m"), reconnect=None)
+            await stream.connect()
+            with pytest.raises(StreamClosedError, match="408"):
+                await anext(stream)
+            assert stream.state is StreamState.FAILED
+            await srv.settle()  # the client closed the socket the server kept open
+            assert [e async for e in stream] == []
+            await stream.close()
+
+    run(main())
+
+
 # --- frames that must not kill anything ------------------------------------------------------------------------
 
 
