@@ -34,14 +34,16 @@ try:
     from websockets.asyncio.client import ClientConnection, connect
     from websockets.exceptions import ConnectionClosed, WebSocketException
 except ImportError as exc:  # pragma: no cover - depends on the install
-    raise ImportError("standx_client.streams needs websockets: pip install 'standx-client[ws]'") from exc
+    from ._install import install_hint
+
+    raise ImportError(f"{__name__} needs websockets: {install_hint('ws')}") from exc
 
 from ._base import _is_loopback
 from ._ws_budget import ConnectionBudget, _Attempt, budget_key
 from .exceptions import StandXError, StreamClosedError, TransportError, ValidationError
 from .retry import RetryPolicy
 
-logger = logging.getLogger("standx_client.streams")
+logger = logging.getLogger(f"{__package__}.streams")  # one logger for everything the streams do
 
 T = TypeVar("T")
 
