@@ -517,18 +517,17 @@ def test_a_vanished_client_does_not_break_others(server: MockServer, trader: Tra
         assert trader.balance()["cross_balance"] == "100000"
 
 
-def refusal(ws: Connection) -> tuple[int, str]:
-    """What an over-limit connection gets (the "close" refusal): accepted, then closed at once."""
-    return close_code(ws)
+def refusal(server: MockServer) -> tuple[int, str]:
+    """What a connection over the limits gets (the "close" refusal): accepted, then closed at once."""
+    with market(server) as ws:
+        return close_code(ws)
 
 
 def test_the_per_ip_limit_of_open_connections_closes_the_one_too_many() -> None:
-    with serve_server(MockConfig(ws_max_connections_per_ip=2)) as srv:
-        first, second = market(srv), orders(srv)  # both endpoints count against one IP
-        extra = market(srv)
-        code, reason = refusal(extra)
-        assert code == 1008 and "2 already open" in reason
-        first.close()
+    with serve_server(MockConfig(ws_max_connections_per_ip=2)) as srv, orders(srv):  # both endpoints count
+        with market(srv):
+            code, reason = refusal(srv)
+            assert code == 1008 and "2 already open" in reason
         for _ in range(100):  # the server notices the close
             if srv.app.state.hub.limits.open.get("127.0.0.1") == 1:
                 break
@@ -536,16 +535,16 @@ def test_the_per_ip_limit_of_open_connections_closes_the_one_too_many() -> None:
         with market(srv) as again:
             send(again, {"subscribe": {"channel": "price", "symbol": "BTC-USD"}})
             assert recv(again)["channel"] == "price"
-        second.close()
 
 
 def test_the_per_ip_limit_of_new_connections_counts_every_attempt() -> None:
     with serve_server(MockConfig(ws_max_new_connections_per_minute=3)) as srv:
         for _ in range(3):
-            market(srv).close()  # closed at once: only the minute's count grows
-        code, reason = refusal(market(srv))
+            with market(srv):  # closed at once: only the minute's count grows
+                pass
+        code, reason = refusal(srv)
         assert code == 1008 and "more than 3 in 60 s" in reason
-        code, _ = refusal(market(srv))  # a refused attempt counted too: still refused
+        code, _ = refusal(srv)  # a refused attempt counted too: still refused
         assert code == 1008
 
 
@@ -554,8 +553,8 @@ def test_the_http_refusal_answers_the_handshake_with_429() -> None:
 
     config = MockConfig(ws_max_connections_per_ip=1, ws_limit_refusal="http")
     with serve_server(config) as srv, market(srv):
-        with pytest.raises(InvalidStatus) as refused:
-            market(srv)
+        with pytest.raises(InvalidStatus) as refused, market(srv):
+            pass
         assert refused.value.response.status_code == 429
         assert json.loads(refused.value.response.body or b"{}")["code"] == 429
 
