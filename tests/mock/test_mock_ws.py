@@ -475,15 +475,25 @@ def test_x_session_id_routes_http_results_to_the_session(server: MockServer, tra
 # ---------------------------------------------------------------------------- connection management
 
 
-def test_ws_drop_closes_every_connection_with_1012() -> None:
+NOTICE_408 = {"code": 408, "message": "disconnecting due to not receive Pong within 5 minute period"}
+
+
+@pytest.mark.parametrize("notice", [False, True])
+def test_ws_drop_closes_every_connection(notice: bool) -> None:
+    """1012 by default; with `notice`, the documented 408 frame first, then 1000 (the exchange's way)."""
     with serve_server(MockConfig(validate_responses=True)) as srv:
         trader = Trader(srv.base_url)
         with market(srv) as ws_market, orders(srv) as ws_orders:
             auth(ws_market, trader)
             login(ws_orders, trader)
-            assert HTTP.post(srv.base_url + "/mock/ws/drop").json() == {"dropped": 2}
-            assert close_code(ws_market) == (1012, "dropped by /mock/ws/drop")
-            assert close_code(ws_orders) == (1012, "dropped by /mock/ws/drop")
+            body = {"notice": True} if notice else None
+            assert HTTP.post(srv.base_url + "/mock/ws/drop", json=body).json() == {"dropped": 2}
+            for ws in (ws_market, ws_orders):
+                if notice:
+                    assert recv(ws) == NOTICE_408
+                    assert close_code(ws) == (1000, "disconnecting")
+                else:
+                    assert close_code(ws) == (1012, "dropped by /mock/ws/drop")
         with market(srv) as again:  # reconnecting works
             assert auth(again, trader) == {"seq": 1, "channel": "auth", "data": {"code": 200, "msg": "success"}}
         assert srv.state.response_errors == []
@@ -557,16 +567,3 @@ def test_the_http_refusal_answers_the_handshake_with_429() -> None:
             pass
         assert refused.value.response.status_code == 429
         assert json.loads(refused.value.response.body or b"{}")["code"] == 429
-
-
-def test_ws_drop_with_notice_sends_the_documented_408_then_closes() -> None:
-    with serve_server(MockConfig(validate_responses=True)) as srv:
-        trader = Trader(srv.base_url)
-        with market(srv) as ws_market, orders(srv) as ws_orders:
-            auth(ws_market, trader)
-            login(ws_orders, trader)
-            assert HTTP.post(srv.base_url + "/mock/ws/drop", json={"notice": True}).json() == {"dropped": 2}
-            notice = {"code": 408, "message": "disconnecting due to not receive Pong within 5 minute period"}
-            for ws in (ws_market, ws_orders):
-                assert recv(ws) == notice
-                assert close_code(ws) == (1000, "disconnecting")
