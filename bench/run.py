@@ -22,6 +22,7 @@ from harness import Row, Settings, load_average, machine, progress, usable_cores
 from inprocess import parsing_rows, request_rows, signing_rows
 from loopback import loopback_rows
 from startup import generate_rows, import_rows
+from stream_rows import stream_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS: list[tuple[str, Callable[[Settings], list[Row]]]] = [
@@ -29,6 +30,7 @@ SECTIONS: list[tuple[str, Callable[[Settings], list[Row]]]] = [
     ("loopback", loopback_rows),
     ("signing", signing_rows),
     ("parsing", parsing_rows),
+    ("streams", stream_rows),
     ("import", import_rows),
     ("generate", generate_rows),
 ]
@@ -76,6 +78,15 @@ METHOD = """\
   `json.loads` alone; beside it, `from_dict` over `json.loads(parse_float=Decimal)`, the pure-Python path the
   decoder replaced. One documented `price` frame of the market stream, `_decode.market_frame`, against
   `json.loads` of that frame. Peak memory with `tracemalloc`.
+- **Streams**: a WebSocket server on 127.0.0.1 in a subprocess (`bench/ws_server.py`), so the figure is this
+  process's CPU time (`time.process_time_ns`) per frame or per order, whatever the server's speed. Price
+  frames: the documented `price` frame with varying seq and prices (16 000 distinct decimal strings, more than
+  the table of parsed decimals holds), 500 written to the socket in one go per sample call; bare `websockets`
+  `recv()` + `json.loads` against `MarketStream` iteration (typed `StreamPrice`, exact Decimals), plus the same
+  iteration with the model step swapped for the decoded dict to show what the model costs. `order:new`: the
+  floor builds the docs' `new_order` example as compact JSON, signs it with PyNaCl, sends the envelope and
+  reads the `accepted` and `success` frames on the same socket; `OrderStream.new_order` does the same through
+  its reader task, plus the spec's argument checks and a `cl_ord_id`; an information row takes the checks out.
 - **Import**: `python -X importtime -c "import ..."` in fresh processes (after one warm-up each, so
   bytecode is cached), cumulative time of the top-level line, interleaved.
 - **Hygiene**: per-variant warm-up, then rounds in which every variant of a group takes one sample

@@ -533,8 +533,21 @@ def _stream_table(project: Any, spec: Spec) -> dict[str, Any]:
 
     streams = spec.doc.get("x-standx-streams", {})
     market, orders = streams.get("market", {}), streams.get("orders", {})
+
+    def symbol_pattern(channel: dict[str, Any]) -> str | None:
+        """The pattern of the payload's `symbol` property: what a subscription's symbol is checked against."""
+        if not channel.get("symbol"):
+            return None
+        prop = spec.resolve(spec.resolve(channel["schema"]).get("properties", {}).get("symbol", {}))
+        return prop.get("pattern") if isinstance(prop, dict) else None
+
     channels = {
-        name: {"symbol": bool(channel.get("symbol")), "auth": bool(channel.get("auth")), **model(channel["schema"])}
+        name: {
+            "symbol": bool(channel.get("symbol")),
+            "auth": bool(channel.get("auth")),
+            **model(channel["schema"]),
+            "symbol_pattern": symbol_pattern(channel),
+        }
         for name, channel in sorted(market.get("channels", {}).items())
     }
     commands = {name: command.get("operation") for name, command in sorted(orders.get("commands", {}).items())}

@@ -8,7 +8,8 @@
     │   └── UnauthorizedError    refused by the exchange: HTTP 401 (see below)
     ├── TransportError           no usable HTTP answer: connect error, timeout, dropped connection
     │   ├── RequestTimeoutError
-    │   └── StreamClosedError    a WebSocket stream closed and could not be reopened
+    │   ├── StreamClosedError    a WebSocket stream closed and could not be reopened
+    │   └── ConnectionLimitError a new WebSocket would exceed the exchange's per-IP connection limit
     ├── OrderStatusUnknownError  an order may or may not have reached the exchange; resolve by cl_ord_id
     ├── ClientClosedError        a call on a closed client; nothing was sent
     ├── SignInError              the wallet sign-in was refused, or its challenge did not check out
@@ -88,6 +89,15 @@ class RequestTimeoutError(TransportError):
 
 class StreamClosedError(TransportError):
     """A WebSocket stream closed and reconnecting is off or gave up (the close reason is in the message)."""
+
+
+class ConnectionLimitError(TransportError):
+    """Opening one more WebSocket stream would exceed the exchange's limit of concurrent connections per IP
+    (the client-side budget, `streams.ConnectionBudget`); nothing was opened. Close a stream first."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        self.limit = limit
+        super().__init__(message)
 
 
 class OrderStatusUnknownError(StandXError):

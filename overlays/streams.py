@@ -1,7 +1,8 @@
 """WebSocket streams (`pip install 'standx-client[ws]'`): market and account data, and order responses.
 
 URLs, channels and payload models come from the spec's `x-standx-streams` table (`_streams.py`). REST
-calls never import this module, nor `websockets`.
+calls never import this module, nor `websockets`. Connection handling (one socket per stream, bounded
+reconnects, the per-IP connection budget) is in `_ws_connection.py` and `_ws_budget.py`.
 
     async with MarketStream(jwt=jwt) as stream:
         await stream.subscribe("price", "BTC-USD")
@@ -18,6 +19,8 @@ calls never import this module, nor `websockets`.
                                         price="50000", time_in_force="alo", reduce_only=False)
         sent = await client.new_order(...)             # over HTTP: its result arrives on the stream
         frame = await orders.wait_for(sent.request_id)
+
+`SyncMarketStream` is the market stream for synchronous code (`_ws_sync.py`).
 """
 
 from __future__ import annotations
@@ -25,39 +28,44 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 import uuid
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+import weakref
+from collections import OrderedDict, deque
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
-from importlib import import_module
-from typing import Any, Self
-from urllib.parse import urlsplit
+from typing import Any
 
 try:
-    from websockets.asyncio.client import ClientConnection, connect
-    from websockets.exceptions import ConnectionClosed, WebSocketException
+    from websockets.asyncio.client import ClientConnection
+    from websockets.exceptions import ConnectionClosed
 except ImportError as exc:  # pragma: no cover - depends on the install
     from ._install import install_hint
 
     raise ImportError(f"{__name__} needs websockets: {install_hint('ws')}") from exc
 
-from ._base import _COMPACT_JSON, _is_loopback
+from ._base import _COMPACT_JSON, DEFAULT_SETTLE_MARGIN
+from ._decode import SpecMismatch, market_frame, order_frame
+from ._json import check_depth
 from ._operations import OPERATIONS
-from ._streams import CHANNELS, MARKET_URL, ORDER_COMMANDS, ORDER_RESPONSE, ORDERS_URL
+from ._streams import CHANNELS, MARKET_URL, ORDER_COMMANDS, ORDERS_URL
 from ._validate import prepare
+from ._ws_budget import DEFAULT_BUDGET, ConnectionBudget, ConnectionLimits
+from ._ws_connection import Connection, Reconnected, StreamState, close_reason, close_socket
 from .exceptions import (
     APIError,
+    ConnectionLimitError,
     OrderStatusUnknownError,
+    RequestTimeoutError,
     ResponseDecodeError,
-    StandXError,
     StreamClosedError,
     TransportError,
     ValidationError,
     error_class,
 )
+from .ledger import Ledger, UnresolvedOrder
 from .models.order_stream_response import OrderStreamResponse
 from .precision import SymbolRules
 from .retry import RetryPolicy
@@ -67,8 +75,11 @@ logger = logging.getLogger(__name__)
 
 # The exchange ends a connection after 24 h; reopen a little before, on our own terms.
 MAX_AGE_S = 23 * 3600 + 50 * 60
-# Reconnect backoff: the exchange allows 30 new connections a minute per IP.
+# Reconnect backoff (full jitter): at most 10 tries in a row, 0.5 s doubling up to 30 s.
 RECONNECT = RetryPolicy(attempts=10, base=0.5, cap=30.0)
+# Client pings (seconds): a silent or half-open connection is noticed and reopened. The exchange pings too.
+PING_INTERVAL = 20.0
+PING_TIMEOUT = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +93,6 @@ class StreamMessage:
 
 
 @dataclass(frozen=True, slots=True)
-class Reconnected:
-    """The stream was reopened (and re-authenticated and re-subscribed): frames may have been missed."""
-
-    reason: str
-    attempts: int
-
-
-@dataclass(frozen=True, slots=True)
 class OrderResult:
     """The outcome of an order-stream command: its terminal frame (code 0) and whether it was accepted first."""
 
@@ -99,31 +102,41 @@ class OrderResult:
     response: OrderStreamResponse
 
 
-def _check_ws_url(url: str) -> str:
-    """wss:// only, except on loopback (the local mock exchange)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.scheme == "wss" and host:
-        return url
-    if parts.scheme == "ws" and (host == "localhost" or _is_loopback(host)):
-        return url
-    raise ValidationError("stream", "url", f"{url!r} must be a wss:// URL (plain ws only for loopback)")
+@dataclass(frozen=True, slots=True)
+class DisconnectNotice:
+    """The exchange's notice that it is about to close the connection (code 408): a reason to reopen."""
+
+    reason: str
 
 
-@cache
-def _model(module: str, name: str) -> Any:
-    return getattr(import_module(module, __package__), name)
+# --- frame decoding: raw frame -> typed payload, one function per stream ---------------------------------------
 
 
-def _decode(raw: str | bytes, operation: str) -> dict[str, Any]:
+def _undecodable(raw: str | bytes, problem: str, operation: str) -> ResponseDecodeError:
+    body = raw.encode() if isinstance(raw, str) else raw
+    return ResponseDecodeError(problem, status_code=101, body=body[:2000], operation=operation)
+
+
+# One decoder for every frame (json.loads(..., parse_float=) builds a new one per call), and its scanner: a
+# frame is one JSON value with nothing around it, so the whitespace checks of `decode` are needed only when
+# the scan does not end at the last character.
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+_SCAN: Callable[[str, int], tuple[Any, int]] = getattr(_DECODER, "scan_once")  # noqa: B009  (typeshed lacks it)
+
+
+def _loads(raw: str | bytes) -> Any:
     try:
-        frame = json.loads(raw, parse_float=Decimal)
-    except ValueError:
-        frame = None
-    if not isinstance(frame, dict):
-        body = raw.encode() if isinstance(raw, str) else raw
-        raise ResponseDecodeError("frame is not a JSON object", status_code=101, body=body, operation=operation)
-    return frame
+        text = raw if isinstance(raw, str) else raw.decode()
+        check_depth(text)  # TooDeepError (a ValueError) where deep nesting could crash the C scanner
+        value, end = _SCAN(text, 0)
+        return value if end == len(text) else _DECODER.decode(text)  # whitespace around it, or trailing data
+    except StopIteration:  # nothing JSON at the start: leading whitespace, or not JSON at all
+        try:
+            return _DECODER.decode(text)
+        except (ValueError, RecursionError):
+            return None
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8), or nested too deep to decode
+        return None
 
 
 def _frame_error(code: int, message: str, operation: str, request_id: str | None = None) -> APIError:
@@ -131,91 +144,66 @@ def _frame_error(code: int, message: str, operation: str, request_id: str | None
     return error_class(code)(message, status_code=code, code=code, request_id=request_id, operation=operation)
 
 
-class _Connection:
-    """Opening, backoff and the connection-age limit, shared by both streams."""
-
-    def __init__(self, url: str, *, open_timeout: float, reconnect: RetryPolicy | None, max_age: float) -> None:
-        self._url = _check_ws_url(url)
-        self._open_timeout = open_timeout
-        self._reconnect = reconnect
-        self._max_age = max_age
-        self._ws: ClientConnection | None = None
-        self._opened_at = 0.0
-        self._closing = False
-
-    async def _open(self) -> ClientConnection:
-        try:
-            ws = await connect(self._url, open_timeout=self._open_timeout, max_size=2**24)
-        except (OSError, TimeoutError, WebSocketException) as exc:
-            raise TransportError(f"cannot open {self._url}: {type(exc).__name__}: {exc}") from exc
-        self._ws, self._opened_at = ws, time.monotonic()
-        return ws
-
-    def _age_left(self) -> float:
-        return self._max_age - (time.monotonic() - self._opened_at)
-
-    async def __aenter__(self) -> Self:
-        await self.connect()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def connect(self) -> None:
-        """Open the connection and set it up (authenticate, subscribe or log in)."""
-        await self._open()
-        await self._setup()
-
-    async def _setup(self) -> None:
-        raise NotImplementedError
-
-    def _live(self) -> ClientConnection:
-        if self._ws is None:
-            raise StreamClosedError(f"{self._url}: not connected")
-        return self._ws
-
-    async def _send(self, message: Mapping[str, Any]) -> None:
-        await self._live().send(_COMPACT_JSON(message))
-
-    async def _reopen(self, reason: str) -> int:
-        """Close, then open and set up again with backoff; the number of attempts it took."""
-        await self._drop()
-        policy = self._reconnect
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                await self._open()
-                await self._setup()
-                logger.info("stream %s reopened after %s (%d attempt(s))", self._url, reason, attempt)
-                return attempt
-            except TransportError as error:
-                await self._drop()
-                delay = policy.delay(attempt, error) if policy is not None else None
-                if delay is None:
-                    raise StreamClosedError(f"{self._url}: closed ({reason}); reopening failed: {error}") from error
-                await asyncio.sleep(delay)
-
-    async def _drop(self) -> None:
-        ws, self._ws = self._ws, None
-        if ws is not None:
-            try:
-                await ws.close()
-            except (OSError, WebSocketException):
-                pass
-
-    async def close(self) -> None:
-        self._closing = True
-        await self._drop()
+def _coded(body: Mapping[str, Any], raw: str | bytes, operation: str) -> DisconnectNotice:
+    """A `{code, message}` (or `{code, msg}`) frame without a payload: the 408 disconnect notice, or an error."""
+    code, message = body.get("code"), body.get("message", body.get("msg"))
+    if type(code) is not int or code < 400:
+        raise _undecodable(raw, "frame without seq, channel or data", operation)
+    if code == 408:
+        return DisconnectNotice(f"code 408: {message}")
+    raise _frame_error(code, str(message), operation)
 
 
-class MarketStream(_Connection):
+def decode_market_frame(raw: str | bytes) -> StreamMessage | DisconnectNotice:
+    """One market-stream frame -> a `StreamMessage` with the channel's typed payload (exact Decimals), or the
+    exchange's disconnect notice. An error frame (`channel: "error"` or `{code, message}`) raises the typed
+    error of its code; anything malformed (not JSON, too deep, wrong shape) raises `ResponseDecodeError`."""
+    try:
+        frame = market_frame(raw)  # envelope and the channel's model in one pass (overlays/_decode.py)
+    except SpecMismatch as mismatch:  # not seq/channel/data: a `{code, message}` frame, or broken
+        body = _loads(raw)
+        if body.__class__ is dict and "seq" not in body:
+            return _coded(body, raw, "ws-stream")
+        raise _undecodable(raw, f"market frame does not match the spec: {mismatch}", "ws-stream") from None
+    if frame.channel == "error":
+        return _coded(frame.data if frame.data.__class__ is dict else {}, raw, "ws-stream")
+    return StreamMessage(frame.seq, frame.channel, frame.data, frame.symbol)
+
+
+def decode_order_frame(raw: str | bytes) -> OrderStreamResponse | DisconnectNotice:
+    """One order-response frame -> its typed model, or the 408 disconnect notice (which has no request_id).
+    Anything malformed raises `ResponseDecodeError`."""
+    try:
+        response: OrderStreamResponse = order_frame(raw)
+    except SpecMismatch as mismatch:
+        body = _loads(raw)
+        if body.__class__ is dict and body.get("code") == 408 and body.get("request_id").__class__ is not str:
+            return DisconnectNotice(f"code 408: {body.get('message', body.get('msg'))}")
+        raise _undecodable(raw, f"order frame does not match the spec: {mismatch}", "ws-api") from None
+    return response
+
+
+def _is_ack(frame: OrderStreamResponse) -> bool:
+    """The gateway's acknowledgement: `status: "accepted"` (docs) or `message: "accepted"` (a peer's variant)."""
+    return frame.code == 0 and (frame.status == "accepted" or frame.message == "accepted")
+
+
+def _channel_ref(channel: str, symbol: str | None) -> dict[str, str]:
+    return {"channel": channel, "symbol": symbol} if symbol else {"channel": channel}
+
+
+# --- the market stream -----------------------------------------------------------------------------------------
+
+
+class MarketStream(Connection):
     """The market stream: public `price`, `depth_book`, `public_trade` (per symbol) and, with a JWT, the
     account's `order`, `position`, `balance` and `trade` events. Iterate it for `StreamMessage`s.
 
-    A dropped connection is reopened with backoff, re-authenticated and re-subscribed; iteration then
-    yields a `Reconnected` marker, since frames may have been missed. Connections are renewed before the
-    exchange's 24-hour limit the same way. Error frames raise the typed error of their code.
+    A dropped connection (or the exchange's 408 notice) is reopened with backoff and jitter (`reconnect`),
+    re-authenticated and re-subscribed; iteration then yields `Reconnected(reason, attempts)`, since frames
+    may have been missed. When reopening gives up, iteration raises `StreamClosedError`. Connections are
+    renewed before the exchange's 24-hour limit the same way. An error frame raises the typed error of its
+    code (`BadRequestError` for 400 ...) and a malformed frame `ResponseDecodeError`; iteration can go on.
     """
 
     def __init__(
@@ -227,53 +215,138 @@ class MarketStream(_Connection):
         open_timeout: float = 10.0,
         reconnect: RetryPolicy | None = RECONNECT,
         max_age: float = MAX_AGE_S,
+        ping_interval: float | None = PING_INTERVAL,
+        ping_timeout: float | None = PING_TIMEOUT,
+        budget: ConnectionBudget | None = DEFAULT_BUDGET,
+        symbol_rules: Mapping[str, SymbolRules] | None = None,
     ) -> None:
-        super().__init__(url or MARKET_URL or "", open_timeout=open_timeout, reconnect=reconnect, max_age=max_age)
+        super().__init__(
+            url or MARKET_URL or "",
+            open_timeout=open_timeout,
+            reconnect=reconnect,
+            max_age=max_age,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            budget=budget,
+        )
         self._jwt = jwt
         self._impersonate = impersonate
+        self.symbol_rules = dict(symbol_rules or {})  # when given, subscriptions name only these symbols
         self._subscriptions: dict[tuple[str, str | None], None] = {}  # ordered: replayed as given
+        self._sent: set[tuple[str, str | None]] = set()  # what the current socket is subscribed to
+        self._reason = ""  # why the current reopening started
+        self._age_timer: asyncio.TimerHandle | None = None
+        self._aged: ClientConnection | None = None  # the socket closed for its age
+        self._chores: set[asyncio.Task[None]] = set()
         self.last_seq: int | None = None
 
     def __repr__(self) -> str:  # never the JWT
         subscribed = [f"{c}:{s}" if s else c for c, s in self._subscriptions]
-        return f"MarketStream(url={self._url!r}, authenticated={self._jwt is not None}, subscriptions={subscribed})"
+        return (
+            f"MarketStream(url={self._url!r}, state={self._state.value!r}, "
+            f"authenticated={self._jwt is not None}, subscriptions={subscribed})"
+        )
 
-    async def _setup(self) -> None:
-        """Authenticate when a JWT was given, and (re)send the subscriptions."""
+    async def _setup(self, ws: ClientConnection) -> None:
+        """Authenticate when a JWT was given, then send the subscriptions, including those made meanwhile."""
         self.last_seq = None
         if self._jwt is not None:
-            await self._authenticate()
-        for channel, symbol in self._subscriptions:
-            await self._send({"subscribe": _channel_ref(channel, symbol)})
+            await self._authenticate(ws)
+        sent: set[tuple[str, str | None]] = set()
+        while True:  # subscribe()/unsubscribe() may run during the awaits below: settle on the latest set
+            todo = [key for key in self._subscriptions if key not in sent]
+            gone = [key for key in sent if key not in self._subscriptions]
+            if not todo and not gone:
+                break
+            for key in todo:
+                sent.add(key)
+                await ws.send(_COMPACT_JSON({"subscribe": _channel_ref(*key)}))
+            for key in gone:
+                sent.discard(key)
+                await ws.send(_COMPACT_JSON({"unsubscribe": _channel_ref(*key)}))
+        self._sent = sent
+        self._arm_age_limit(ws)
 
-    async def _authenticate(self) -> None:
+    async def _authenticate(self, ws: ClientConnection) -> None:
         auth: dict[str, Any] = {"token": self._jwt}
         if self._impersonate:
             auth["impersonate"] = self._impersonate
-        await self._send({"auth": auth})
-        try:  # the exchange sends nothing before the auth reply
-            frame = _decode(await asyncio.wait_for(self._live().recv(), self._open_timeout), "ws-stream auth")
-        except (TimeoutError, ConnectionClosed) as exc:
-            raise TransportError(f"no auth reply from {self._url}: {type(exc).__name__}") from exc
-        data = frame.get("data") if frame.get("channel") == "auth" else None
+        try:
+            await ws.send(_COMPACT_JSON({"auth": auth}))
+            async with asyncio.timeout(self._open_timeout):  # the exchange sends nothing before the auth reply
+                raw = await ws.recv()
+        except TimeoutError:
+            raise TransportError(f"{self._url}: no auth reply within {self._open_timeout} s") from None
+        except ConnectionClosed as closed:
+            raise TransportError(f"{self._url}: {close_reason(closed)} before the auth reply") from None
+        frame = _loads(raw)
+        data = frame.get("data") if isinstance(frame, dict) and frame.get("channel") == "auth" else None
         code = data.get("code") if isinstance(data, dict) else None
-        if code != 200:
-            message = str(data.get("msg") or data.get("message")) if isinstance(data, dict) else "no auth reply"
-            raise _frame_error(code if isinstance(code, int) else 401, message, "ws-stream auth")
+        if code == 200:
+            return
+        if isinstance(data, dict) and type(code) is int:
+            raise _frame_error(code, str(data.get("msg") or data.get("message")), "ws-stream auth")
+        if isinstance(frame, dict) and type(frame.get("code")) is int:  # a {code, message} answer
+            _coded(frame, raw, "ws-stream auth")
+        raise TransportError(f"{self._url}: no auth reply (got {str(raw)[:100]!r})")
+
+    def _arm_age_limit(self, ws: ClientConnection) -> None:
+        if self._age_timer is not None:
+            self._age_timer.cancel()
+        self._age_timer = asyncio.get_running_loop().call_later(max(self._max_age, 0.0), self._age_limit, ws)
+
+    def _age_limit(self, ws: ClientConnection) -> None:
+        """The connection reached its age limit: close it on our terms; the reader then reopens."""
+        if ws is self._ws and self._state is StreamState.OPEN:
+            self._aged = ws
+            task = asyncio.get_running_loop().create_task(close_socket(ws))
+            self._chores.add(task)
+            task.add_done_callback(self._chores.discard)
+
+    def _workers(self) -> Iterable[asyncio.Task[Any] | None]:
+        return (self._worker, *self._chores)
+
+    async def close(self) -> None:
+        if self._age_timer is not None:
+            self._age_timer.cancel()
+        await super().close()
+
+    # ------------------------------------------------------------------ subscriptions
 
     async def subscribe(self, channel: str, symbol: str | None = None) -> None:
-        """Subscribe to a channel; public channels need a symbol, account channels the JWT."""
+        """Subscribe to a channel; public channels need a symbol, account channels the JWT. Checked before
+        anything is sent; also before connecting (sent on connect) and while reconnecting (sent once reopened)."""
+        self._check_open("subscribe")
         self._check_channel(channel, symbol)
-        self._subscriptions[(channel, symbol)] = None
-        if self._ws is not None:
-            await self._send({"subscribe": _channel_ref(channel, symbol)})
+        key = (channel, symbol)
+        self._subscriptions[key] = None
+        await self._sync_subscription(key, "subscribe")
 
     async def unsubscribe(self, channel: str, symbol: str | None = None) -> None:
+        self._check_open("unsubscribe")
         self._check_channel(channel, symbol)
-        if (channel, symbol) in self._subscriptions:
-            del self._subscriptions[(channel, symbol)]
-            if self._ws is not None:
-                await self._send({"unsubscribe": _channel_ref(channel, symbol)})
+        key = (channel, symbol)
+        if key in self._subscriptions:
+            del self._subscriptions[key]
+            await self._sync_subscription(key, "unsubscribe")
+
+    async def _sync_subscription(self, key: tuple[str, str | None], verb: str) -> None:
+        """On an open socket, send the change now; otherwise the next set-up sends it."""
+        ws = self._ws
+        if self._state is not StreamState.OPEN or ws is None or (key in self._sent) == (verb == "subscribe"):
+            return
+        if verb == "subscribe":
+            self._sent.add(key)
+        else:
+            self._sent.discard(key)
+        try:
+            await ws.send(_COMPACT_JSON({verb: _channel_ref(*key)}))
+        except ConnectionClosed:
+            pass  # the reader sees the close and reopens; the set-up then sends the current subscriptions
+
+    def _check_open(self, operation: str) -> None:
+        if self._state in (StreamState.CLOSED, StreamState.FAILED):
+            raise StreamClosedError(f"{self._url}: {operation} on a {self._state} stream")
 
     def _check_channel(self, channel: str, symbol: str | None) -> None:
         spec = CHANNELS.get(channel)
@@ -284,60 +357,68 @@ class MarketStream(_Connection):
             raise ValidationError("subscribe", "symbol", f"channel {channel!r} needs a symbol")
         if not spec.symbol and symbol:
             raise ValidationError("subscribe", "symbol", f"channel {channel!r} takes no symbol")
+        if symbol is not None:
+            if not isinstance(symbol, str) or (spec.symbol_pattern and not re.search(spec.symbol_pattern, symbol)):
+                raise ValidationError("subscribe", "symbol", f"{symbol!r} does not match {spec.symbol_pattern}")
+            if self.symbol_rules and symbol not in self.symbol_rules:
+                known = ", ".join(sorted(self.symbol_rules))
+                raise ValidationError("subscribe", "symbol", f"unknown symbol {symbol!r}; one of: {known}")
         if spec.auth and self._jwt is None:
             raise ValidationError("subscribe", "jwt", f"channel {channel!r} is the account's: pass jwt=")
 
-    def __aiter__(self) -> Self:
+    # ------------------------------------------------------------------ iteration
+
+    def __aiter__(self) -> MarketStream:
         return self
 
     async def __anext__(self) -> StreamMessage | Reconnected:
-        if self._closing:
-            raise StopAsyncIteration
+        while True:
+            ws = self._ws
+            if self._state is StreamState.OPEN and ws is not None:
+                try:
+                    raw = await ws.recv()
+                except ConnectionClosed as closed:
+                    if self._state is StreamState.OPEN and self._ws is ws:
+                        await self._start_reopen("connection age limit" if self._aged is ws else close_reason(closed))
+                    continue
+                event = decode_market_frame(raw)
+                if isinstance(event, StreamMessage):
+                    self.last_seq = event.seq
+                    return event
+                if self._state is StreamState.OPEN and self._ws is ws:
+                    await self._start_reopen(event.reason)  # the 408 notice: the exchange closes next, reopen now
+                continue
+            if self._state is StreamState.RECONNECTING:
+                if self._worker is not None:  # another task is reopening: wait for it, then read
+                    await asyncio.wait([self._worker])
+                    continue
+                try:
+                    attempts = await self._work(self._reopen(self._reason))
+                except StreamClosedError:
+                    if self.state is StreamState.CLOSED:  # closed meanwhile (the property: mypy narrowed _state)
+                        raise StopAsyncIteration from None
+                    raise
+                return Reconnected(self._reason, attempts)
+            if self._state in (StreamState.CLOSED, StreamState.FAILED):
+                raise StopAsyncIteration
+            raise StreamClosedError(f"{self._url}: not connected (use `async with` or `await stream.connect()`)")
+
+    async def _start_reopen(self, reason: str) -> None:
         try:
-            raw = await asyncio.wait_for(self._live().recv(), max(self._age_left(), 0.0))
-        except TimeoutError:  # the connection reached its age limit: renew it before the exchange does
-            return Reconnected("connection age limit", await self._reopen("connection age limit"))
-        except ConnectionClosed as closed:
-            if self._closing:
-                raise StopAsyncIteration from None
-            reason = f"closed with code {closed.rcvd.code if closed.rcvd else 'none'}"
-            if self._reconnect is None:
-                raise StreamClosedError(f"{self._url}: {reason}") from closed
-            return Reconnected(reason, await self._reopen(reason))
-        return self._message(_decode(raw, "ws-stream"), raw)
-
-    def _message(self, frame: dict[str, Any], raw: str | bytes) -> StreamMessage:
-        seq, channel, data = frame.get("seq"), frame.get("channel"), frame.get("data")
-        if not isinstance(seq, int) or not isinstance(channel, str) or not isinstance(data, dict):
-            body = raw.encode() if isinstance(raw, str) else raw
-            raise ResponseDecodeError("frame without seq, channel or data", status_code=101, body=body)
-        self.last_seq = seq
-        if channel == "error":
-            code = data.get("code")
-            raise _frame_error(code if isinstance(code, int) else 400, str(data.get("msg")), "ws-stream")
-        spec = CHANNELS.get(channel)
-        if spec is not None:
-            try:
-                data = _model(spec.module, spec.model).from_dict(data)
-            except (KeyError, ValueError, TypeError, AttributeError, ArithmeticError) as exc:
-                body = raw.encode() if isinstance(raw, str) else raw
-                message = f"{channel} frame does not match the spec: {type(exc).__name__}: {exc}"
-                raise ResponseDecodeError(message, status_code=101, body=body, operation="ws-stream") from None
-        symbol = frame.get("symbol")
-        return StreamMessage(seq, channel, data, symbol if isinstance(symbol, str) else None)
+            self._lost(reason)
+        except StreamClosedError:  # reconnecting is off: FAILED, and the socket (maybe still open) goes too
+            await self._drop()
+            raise
+        self._reason = reason
 
 
-def _log_failure(task: asyncio.Task[int]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.error("order stream could not be reopened: %s", task.exception())
-
-
-def _channel_ref(channel: str, symbol: str | None) -> dict[str, str]:
-    return {"channel": channel, "symbol": symbol} if symbol else {"channel": channel}
+# --- the order response stream ---------------------------------------------------------------------------------
 
 
 class _Pending:
     """A command (or a `wait_for`) waiting for its frames: first (maybe) `accepted`, then the terminal one."""
+
+    __slots__ = ("accepted", "command", "done")
 
     def __init__(self, command: bool) -> None:
         self.command = command
@@ -345,12 +426,60 @@ class _Pending:
         self.done: asyncio.Future[OrderStreamResponse] = asyncio.get_running_loop().create_future()
 
 
-class OrderStream(_Connection):
+class _Deadlines:
+    """Fails the commands that got no terminal frame within `timeout`. Every command has the same timeout, so
+    deadlines come in sending order: one queue and one timer for all, instead of a timer per command."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._queue: deque[tuple[float, _Pending, str]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def watch(self, pending: _Pending, method: str) -> None:
+        queue = self._queue
+        while queue and queue[0][1].done.done():  # answered long before their deadline: forget them now
+            queue.popleft()
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        queue.append((loop.time() + self.timeout, pending, method))
+        if self._timer is None:
+            self._timer = loop.call_at(queue[0][0], self._expire)
+
+    def _expire(self) -> None:
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        queue = self._queue
+        while queue and (queue[0][0] <= now or queue[0][1].done.done()):
+            _, pending, method = queue.popleft()
+            if not pending.done.done():
+                error = RequestTimeoutError(f"{method}: no answer within {self.timeout} s", operation=method)
+                pending.done.set_exception(error)
+        if queue:
+            self._timer = loop.call_at(queue[0][0], self._expire)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._queue.clear()
+
+
+class _Disconnecting(Exception):
+    """The 408 notice arrived: stop reading this socket and reopen."""
+
+
+class OrderStream(Connection):
     """The order response stream: results of orders (sent here, or over HTTP with `x-session-id` set to
     `session_id`) and the `order:new` / `order:cancel` commands, validated and signed like HTTP ones.
 
-    A command whose answer is lost (connection dropped, no terminal frame in `timeout`) raises
-    `OrderStatusUnknownError` for new orders, exactly as over HTTP: resolve it by `cl_ord_id`.
+    One reader task runs for the stream's life: it routes frames and, when the socket ends, reopens and logs
+    in again with the same `session_id` (commands wait for that, up to `timeout`). A malformed frame is
+    logged and counted (`bad_frames`), never fatal. A command whose answer is lost (connection dropped, no
+    terminal frame in `timeout`) raises `OrderStatusUnknownError` for new orders, exactly as over HTTP, and
+    is kept in `unresolved_orders` until settled: resolve it by `cl_ord_id`.
     """
 
     def __init__(
@@ -365,9 +494,21 @@ class OrderStream(_Connection):
         timeout: float = 10.0,
         reconnect: RetryPolicy | None = RECONNECT,
         max_age: float = MAX_AGE_S,
+        ping_interval: float | None = PING_INTERVAL,
+        ping_timeout: float | None = PING_TIMEOUT,
+        budget: ConnectionBudget | None = DEFAULT_BUDGET,
         symbol_rules: Mapping[str, SymbolRules] | None = None,
+        settle_margin: float = DEFAULT_SETTLE_MARGIN,
     ) -> None:
-        super().__init__(url or ORDERS_URL or "", open_timeout=open_timeout, reconnect=reconnect, max_age=max_age)
+        super().__init__(
+            url or ORDERS_URL or "",
+            open_timeout=open_timeout,
+            reconnect=reconnect,
+            max_age=max_age,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            budget=budget,
+        )
         self.symbol_rules = dict(symbol_rules or {})  # as on the HTTP client: checked before sending
         self._jwt = jwt
         self._key = signing_key if isinstance(signing_key, SigningKey) else SigningKey.parse(signing_key)
@@ -375,172 +516,348 @@ class OrderStream(_Connection):
         self._impersonate = impersonate
         self._timeout = timeout
         self._pending: dict[str, _Pending] = {}
+        self._deadlines = _Deadlines(timeout)
         self._recent: OrderedDict[str, OrderStreamResponse] = OrderedDict()  # terminal frames nobody awaited
-        self._listeners: set[asyncio.Queue[OrderStreamResponse]] = set()
+        self._listeners: weakref.WeakSet[Responses] = weakref.WeakSet()
+        self._listening = False  # a listener was ever added (cheaper to test per frame than the WeakSet)
         self._reader: asyncio.Task[None] | None = None
-        self._reopening: asyncio.Task[int] | None = None
-        self._ready = asyncio.Event()
+        self._ready = asyncio.Event()  # set: commands may go out (or the stream ended: they re-check the state)
+        self._settle_margin = settle_margin
+        self._ledger = Ledger()  # orders sent here whose outcome is unknown (ledger.py, as on the HTTP client)
+        self._unresolved_requests: dict[str, str] = {}  # their request ids: a late answer settles them
+        self.bad_frames = 0  # frames that could not be decoded (logged and skipped)
+        self.listener_overflows = 0  # frames a full `responses()` queue could not take (logged)
 
     def __repr__(self) -> str:  # never the JWT or the key
-        return f"OrderStream(url={self._url!r}, session_id={self.session_id!r})"
+        return f"OrderStream(url={self._url!r}, state={self._state.value!r}, session_id={self.session_id!r})"
 
-    async def _setup(self) -> None:
-        """Start reading, and log in (`auth:login`) with `session_id`."""
-        self._reader = asyncio.create_task(self._read(self._live()))
+    @property
+    def unresolved_orders(self) -> tuple[UnresolvedOrder, ...]:
+        """New orders sent on this stream whose outcome is unknown (answer lost, call cancelled or interrupted
+        after sending), soonest to settle first. A late answer on the stream settles one; otherwise look it up
+        by `cl_ord_id` (`client.resolve_order`) and `settle_unresolved` it."""
+        return self._ledger.snapshot()
+
+    def settle_unresolved(self, cl_ord_id: str) -> UnresolvedOrder | None:
+        """Remove an order from `unresolved_orders` once its outcome is known; the entry, if there was one."""
+        entry = self._ledger.get(cl_ord_id)
+        self._ledger.settle(cl_ord_id)
+        return entry
+
+    def _state_changed(self) -> None:
+        if self._state is StreamState.OPEN:
+            self._ready.set()  # logged in
+        elif self._state in (StreamState.FAILED, StreamState.CLOSED):
+            self._ready.set()  # wake waiting commands: they see the state and raise
+            for listener in self._listeners:  # end every responses() iteration
+                if listener.queue.full():
+                    listener.queue.get_nowait()
+                listener.queue.put_nowait(None)
+            self._listeners.clear()
+        else:
+            self._ready.clear()
+
+    def _opened(self) -> None:
+        self._reader = asyncio.get_running_loop().create_task(self._read_forever())
+
+    def _workers(self) -> Iterable[asyncio.Task[Any] | None]:
+        return (self._worker, self._reader)
+
+    async def close(self) -> None:
+        await super().close()
+        self._fail_commands(StreamClosedError(f"{self._url}: closed"))
+        self._deadlines.stop()
+
+    # ------------------------------------------------------------------ reading
+
+    async def _setup(self, ws: ClientConnection) -> None:
+        """Log in (`auth:login` with `session_id`): frames that come before its answer are routed as usual."""
         params: dict[str, str] = {"token": self._jwt}
         if self._impersonate:
             params["impersonate"] = self._impersonate
         request_id = str(uuid.uuid4())
-        frame, _ = await self._exchange("auth:login", request_id, _COMPACT_JSON(params), header=None)
-        if frame.code != 0:
-            raise _frame_error(frame.code, str(frame.message or "login refused"), "auth:login", request_id)
-        self._ready.set()
-
-    async def close(self) -> None:
-        await super().close()
-        for task in (self._reopening, self._reader):
-            if task is not None and not task.done():
-                task.cancel()
-            if task is not None:
-                try:
-                    await task
-                except (asyncio.CancelledError, StandXError):
-                    pass
-        self._reader = self._reopening = None
-
-    async def new_order(self, **values: Any) -> OrderResult:
-        """`order:new` with the arguments of `StandX.new_order` (the same checks, the same `cl_ord_id`)."""
-        return await self._command("order:new", values)
-
-    async def cancel_order(self, *, order_id: int | None = None, cl_ord_id: str | None = None) -> OrderResult:
-        """`order:cancel` by exchange order id or client order id."""
-        return await self._command("order:cancel", {"order_id": order_id, "cl_ord_id": cl_ord_id})
-
-    async def _command(self, method: str, values: Mapping[str, object]) -> OrderResult:
-        operation = ORDER_COMMANDS.get(method)
-        if operation is None:
-            raise ValidationError(method, "method", "not an order command of the spec")
-        _, _, body = prepare(OPERATIONS[operation], values, self.symbol_rules)  # ValidationError: nothing sent
-        params = _COMPACT_JSON(body or {})  # the exact text that is signed and sent
-        request_id = str(uuid.uuid4())  # envelope id and x-request-id alike: the safe choice (notes §4.3)
-        header = signature_headers(self._key, params.encode(), request_id, time.time_ns() // 1_000_000)
-        cl_ord_id = body.get("cl_ord_id") if body else None
-        await self._until_ready()
+        envelope = {
+            "session_id": self.session_id,
+            "request_id": request_id,
+            "method": "auth:login",
+            "params": _COMPACT_JSON(params),
+        }
         try:
-            frame, accepted = await self._exchange(method, request_id, params, header)
-        except TransportError as error:
-            if method == "order:new" and isinstance(cl_ord_id, str):
-                raise OrderStatusUnknownError(method, cl_ord_id, error) from error
-            raise
-        if frame.code != 0:
-            raise _frame_error(frame.code, str(frame.message or "rejected"), method, request_id)
-        return OrderResult(request_id, cl_ord_id if isinstance(cl_ord_id, str) else None, accepted, frame)
-
-    async def _until_ready(self) -> None:
-        """While reconnecting, commands wait for the new login (up to `timeout`) rather than fail."""
-        try:
-            await asyncio.wait_for(self._ready.wait(), self._timeout)
+            await ws.send(_COMPACT_JSON(envelope))
+            async with asyncio.timeout(self._open_timeout):
+                answer = None
+                while answer is None:
+                    answer = self._on_frame(await ws.recv(), login=request_id)
         except TimeoutError:
-            raise StreamClosedError(f"{self._url}: not logged in") from None
+            raise TransportError(f"{self._url}: no answer to auth:login within {self._open_timeout} s") from None
+        except ConnectionClosed as closed:
+            raise TransportError(f"{self._url}: {close_reason(closed)} during auth:login") from None
+        except _Disconnecting as notice:
+            raise TransportError(f"{self._url}: {notice} during auth:login") from None
+        if answer.code != 0:
+            raise _frame_error(answer.code, str(answer.message or "login refused"), "auth:login", request_id)
 
-    async def _exchange(
-        self, method: str, request_id: str, params: str, header: dict[str, str] | None
-    ) -> tuple[OrderStreamResponse, bool]:
-        """Send one command; its terminal frame, and whether an `accepted` frame came first."""
-        pending = self._pending[request_id] = _Pending(command=True)
-        envelope: dict[str, Any] = {"session_id": self.session_id, "request_id": request_id, "method": method}
-        if header is not None:
-            envelope["header"] = header
-        envelope["params"] = params
-        try:
-            await self._send(envelope)
-            return await asyncio.wait_for(asyncio.shield(pending.done), self._timeout), pending.accepted
-        except TimeoutError:
-            raise TransportError(f"{method}: no answer within {self._timeout} s", operation=method) from None
-        except (ConnectionClosed, OSError) as exc:
-            raise TransportError(f"{method}: connection lost: {exc}", operation=method) from exc
-        finally:
-            self._pending.pop(request_id, None)
+    async def _read_forever(self) -> None:
+        """The reader for the stream's life: serve the socket; when it ends, fail the commands in flight and
+        reopen (the stream's one reconnect loop). Ends only when the stream fails or is closed."""
+        while True:
+            ws = self._ws
+            if ws is None:  # pragma: no cover - OPEN always has a socket
+                return
+            reason, renew = await self._serve(ws)
+            self._fail_commands(TransportError(f"{self._url}: {reason}"))
+            try:
+                self._lost(reason, renew=renew)
+                await self._reopen(reason, self._reconnect or RetryPolicy(attempts=1))
+            except StreamClosedError as error:
+                logger.error("%s", error)
+                await self._drop()
+                return
 
-    async def wait_for(self, request_id: str, timeout: float | None = None) -> OrderStreamResponse:
-        """The terminal frame for `request_id`: an HTTP order's `request_id` (sent with `x-session-id`)."""
-        frame = self._recent.pop(request_id, None)
-        if frame is not None:
-            return frame
-        pending = self._pending.setdefault(request_id, _Pending(command=False))
+    async def _serve(self, ws: ClientConnection) -> tuple[str, bool]:
+        """Route the socket's frames until it ends; why it ended, and whether that was the age limit. At the
+        age limit, hold new commands and let those in flight finish (up to `timeout`) before renewing."""
+        deadline = asyncio.get_running_loop().time() + self._max_age
         try:
-            return await asyncio.wait_for(asyncio.shield(pending.done), timeout or self._timeout)
-        except TimeoutError:
-            raise TransportError(f"no frame for request_id {request_id} within {timeout or self._timeout} s") from None
-        finally:
-            self._pending.pop(request_id, None)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    while True:
+                        self._on_frame(await ws.recv())
+            except TimeoutError:
+                pass
+            self._ready.clear()
+            try:
+                async with asyncio.timeout(self._timeout):
+                    while any(p.command for p in self._pending.values()):
+                        self._on_frame(await ws.recv())
+            except TimeoutError:
+                pass
+            return "connection age limit", True
+        except ConnectionClosed as closed:
+            return close_reason(closed), False
+        except _Disconnecting as notice:
+            return str(notice), False
+        except Exception as exc:  # a bug here must not leave the stream without a reader: reopen instead
+            logger.exception("%s: reader error", self._url)
+            return f"reader error: {type(exc).__name__}: {exc}", False
 
-    async def responses(self) -> AsyncIterator[OrderStreamResponse]:
-        """Every frame from now on, including `accepted` ones and those of HTTP orders."""
-        queue: asyncio.Queue[OrderStreamResponse] = asyncio.Queue(maxsize=10_000)
-        self._listeners.add(queue)
+    def _on_frame(self, raw: str | bytes, login: str | None = None) -> OrderStreamResponse | None:
+        """Decode and route one frame; during log-in, return the login's answer instead of routing it."""
         try:
-            while True:
-                yield await queue.get()
-        finally:
-            self._listeners.discard(queue)
-
-    async def _read(self, ws: ClientConnection) -> None:
-        """Route frames to their waiting command, to `wait_for`, and to `responses()` listeners. At the
-        connection-age limit, hold new commands, let those in flight finish (up to `timeout`), and reopen."""
-        parse = _model(*ORDER_RESPONSE) if ORDER_RESPONSE else OrderStreamResponse
-        draining_until: float | None = None
-        reason = "connection age limit"
-        try:
-            while True:
-                if draining_until is None:
-                    wait = self._age_left()
-                elif any(p.command for p in self._pending.values()) and time.monotonic() < draining_until:
-                    wait = draining_until - time.monotonic()
-                else:
-                    await ws.close()
-                    break
-                try:
-                    raw = await asyncio.wait_for(ws.recv(), max(wait, 0.0))
-                except TimeoutError:
-                    if draining_until is None:
-                        self._ready.clear()
-                        draining_until = time.monotonic() + self._timeout
-                    continue
-                try:
-                    frame = parse.from_dict(_decode(raw, "ws-api"))
-                except (StandXError, KeyError, ValueError, TypeError, AttributeError) as exc:
-                    logger.warning("ws-api frame ignored: %s", exc)
-                    continue
-                self._route(frame)
-        except ConnectionClosed:
-            if draining_until is None:
-                reason = f"closed with code {ws.close_code}"
-        error = TransportError(f"{self._url}: {reason}")
-        self._ready.clear()
-        for pending in self._pending.values():  # their answers are lost with the connection
-            if not pending.done.done():
-                pending.done.set_exception(error)
-        if not self._closing and (self._reconnect is not None or draining_until is not None):
-            # Commands wait for the new login (_until_ready); a failed reopen is logged and they time out.
-            self._reopening = asyncio.get_running_loop().create_task(self._reopen(str(error)))
-            self._reopening.add_done_callback(_log_failure)
+            frame = decode_order_frame(raw)
+        except ResponseDecodeError as error:
+            self.bad_frames += 1
+            logger.warning("%s: frame ignored (%d so far): %s", self._url, self.bad_frames, error)
+            return None
+        if isinstance(frame, DisconnectNotice):
+            raise _Disconnecting(frame.reason)
+        if login is not None and frame.request_id == login:
+            return None if _is_ack(frame) else frame
+        self._route(frame)
+        return None
 
     def _route(self, frame: OrderStreamResponse) -> None:
-        for queue in self._listeners:
-            if not queue.full():
-                queue.put_nowait(frame)
-        pending = self._pending.get(frame.request_id)
-        if frame.status == "accepted" and frame.code == 0:
+        for listener in self._listeners if self._listening else ():
+            try:
+                listener.queue.put_nowait(frame)
+            except asyncio.QueueFull:
+                self.listener_overflows += 1
+                if self.listener_overflows == 1 or self.listener_overflows % 1000 == 0:
+                    logger.warning(
+                        "%s: responses() listener full: %d frames dropped", self._url, self.listener_overflows
+                    )
+        request_id = frame.request_id
+        pending = self._pending.get(request_id)
+        if frame.code == 0 and (frame.status == "accepted" or frame.message == "accepted"):  # _is_ack, inlined
             if pending is not None:
                 pending.accepted = True
             return
         if pending is not None and not pending.done.done():
             pending.done.set_result(frame)
             return
-        self._recent[frame.request_id] = frame
+        late = self._unresolved_requests.pop(request_id, None) if self._unresolved_requests else None
+        if late is not None:  # a late answer settles an unknown outcome: placed (code 0) or not
+            self._ledger.settle(late)
+            logger.info("%s: late answer for cl_ord_id=%s: code %s", self._url, late, frame.code)
+        self._recent[request_id] = frame
         while len(self._recent) > 1024:  # bounded: frames for HTTP orders nobody waits for
             self._recent.popitem(last=False)
 
+    def _fail_commands(self, error: Exception) -> None:
+        """The socket ended: the answers of commands in flight are lost with it (`wait_for` keeps waiting:
+        an HTTP order's result comes to the session, on whichever connection is logged in)."""
+        for pending in self._pending.values():
+            if pending.command and not pending.done.done():
+                pending.done.set_exception(error)
 
-__all__ = ["MAX_AGE_S", "RECONNECT", "MarketStream", "OrderResult", "OrderStream", "Reconnected", "StreamMessage"]
+    # ------------------------------------------------------------------ commands
+
+    def new_order(self, **values: Any) -> Coroutine[Any, Any, OrderResult]:
+        """`await orders.new_order(...)`: `order:new` with the arguments of `StandX.new_order` (the same checks,
+        the same `cl_ord_id`). (The command's coroutine itself: one frame less on every resumption.)"""
+        return self._command("order:new", values)
+
+    def cancel_order(
+        self, *, order_id: int | None = None, cl_ord_id: str | None = None
+    ) -> Coroutine[Any, Any, OrderResult]:
+        """`await orders.cancel_order(...)`: `order:cancel` by exchange order id or client order id."""
+        return self._command("order:cancel", {"order_id": order_id, "cl_ord_id": cl_ord_id})
+
+    async def _command(self, method: str, values: Mapping[str, object]) -> OrderResult:
+        operation = ORDER_COMMANDS.get(method)
+        if operation is None:
+            raise ValidationError(method, "method", "not an order command of the spec")
+        _, _, body = prepare(OPERATIONS[operation], values, self.symbol_rules)  # ValidationError: nothing sent
+        body = body or {}
+        cl_ord_id = body.get("cl_ord_id") if method == "order:new" else None
+        if isinstance(cl_ord_id, str) and cl_ord_id in self._ledger:
+            raise ValidationError(
+                method, "cl_ord_id", f"{cl_ord_id} has an earlier attempt whose outcome is unknown: it may still "
+                "land, so sending it again could place the order twice; settle it first (settle_unresolved)",
+            )  # fmt: skip
+        params = _COMPACT_JSON(body)  # the exact text that is signed and sent
+        request_id = str(uuid.uuid4())  # envelope id and x-request-id alike: the safe choice (notes §4.3)
+        sent_at = 0.0
+        try:
+            ws = self._ws
+            if ws is None or self._state is not StreamState.OPEN or not self._ready.is_set():
+                ws = await self._until_ready()
+            # Signed now, on a logged-in connection: never a timestamp from before a reconnect.
+            header = signature_headers(self._key, params.encode(), request_id, time.time_ns() // 1_000_000)
+            envelope = {
+                "session_id": self.session_id,
+                "request_id": request_id,
+                "method": method,
+                "header": header,
+                "params": params,
+            }
+            pending = self._pending[request_id] = _Pending(command=True)
+            self._deadlines.watch(pending, method)
+            try:
+                sent_at = time.time()
+                await ws.send(_COMPACT_JSON(envelope))
+                frame = await pending.done
+            except (ConnectionClosed, OSError) as exc:
+                raise TransportError(f"{method}: connection lost: {exc}", operation=method) from exc
+            finally:
+                self._pending.pop(request_id, None)
+        except TransportError as error:
+            if isinstance(cl_ord_id, str) and sent_at:
+                reason = "timeout" if isinstance(error, RequestTimeoutError) else "connection lost"
+                settles_at = self._unresolve(cl_ord_id, body, request_id, sent_at, reason)
+                raise OrderStatusUnknownError(method, cl_ord_id, error, settles_at) from error
+            raise
+        except (asyncio.CancelledError, KeyboardInterrupt) as exc:  # the caller gave up (wait_for, cancel) or ^C
+            if isinstance(cl_ord_id, str) and not sent_at:
+                exc.add_note(f"standx: {method} cl_ord_id={cl_ord_id} was not sent")
+            elif isinstance(cl_ord_id, str):
+                reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "cancelled"
+                self._unresolve(cl_ord_id, body, request_id, sent_at, reason)
+                exc.add_note(
+                    f"standx: {method} cl_ord_id={cl_ord_id} was sent and its outcome is unknown ({reason}); it "
+                    "is in orders.unresolved_orders until its answer arrives or you settle it"
+                )
+            raise
+        if frame.code != 0:
+            raise _frame_error(frame.code, str(frame.message or "rejected"), method, request_id)
+        return OrderResult(request_id, cl_ord_id if isinstance(cl_ord_id, str) else None, pending.accepted, frame)
+
+    def _unresolve(
+        self, cl_ord_id: str, body: Mapping[str, Any], request_id: str, sent_at: float, reason: str
+    ) -> float:
+        """Record an order whose outcome is unknown; when it settles (see ledger.py): after the command's
+        timeout (or now, if later) plus `settle_margin`."""
+        settles_at = max(time.time(), sent_at + self._timeout) + self._settle_margin
+        self._ledger.record("order:new", body, cl_ord_id, sent_at, settles_at, reason)
+        self._unresolved_requests[request_id] = cl_ord_id
+        return settles_at
+
+    async def _until_ready(self) -> ClientConnection:
+        """The logged-in socket; while (re)connecting, wait for the login (up to `timeout`) rather than fail."""
+        deadline: float | None = None
+        while True:
+            state, ws = self._state, self._ws
+            if state is StreamState.OPEN and ws is not None and self._ready.is_set():
+                return ws
+            if state in (StreamState.NEW, StreamState.CLOSED, StreamState.FAILED):
+                why = f": {self._failure}" if self._failure else ""
+                raise StreamClosedError(f"{self._url}: the stream is {state}{why}")
+            if deadline is None:
+                deadline = asyncio.get_running_loop().time() + self._timeout
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._ready.wait()
+            except TimeoutError:
+                raise StreamClosedError(f"{self._url}: not logged in within {self._timeout} s") from None
+
+    async def wait_for(self, request_id: str, timeout: float | None = None) -> OrderStreamResponse:
+        """The terminal frame for `request_id`: an HTTP order's `request_id` (sent with `x-session-id`)."""
+        frame = self._recent.pop(request_id, None)
+        if frame is not None:
+            return frame
+        if self._state in (StreamState.CLOSED, StreamState.FAILED):
+            raise StreamClosedError(f"{self._url}: the stream is {self._state}")
+        pending = self._pending.setdefault(request_id, _Pending(command=False))
+        limit = timeout or self._timeout
+        try:
+            async with asyncio.timeout(limit):
+                return await pending.done
+        except TimeoutError:
+            raise TransportError(f"no frame for request_id {request_id} within {limit} s") from None
+        finally:
+            self._pending.pop(request_id, None)
+
+    def responses(self, maxsize: int = 10_000) -> Responses:
+        """Every frame from this call on, including `accepted` ones and those of HTTP orders; the iteration
+        ends when the stream closes. A listener `maxsize` frames behind loses the newest ones, counted in
+        `listener_overflows` (and logged); dropping the iterator unregisters it."""
+        listener = Responses(maxsize)
+        if self._state in (StreamState.CLOSED, StreamState.FAILED):
+            listener.queue.put_nowait(None)
+        else:
+            self._listeners.add(listener)
+            self._listening = True
+        return listener
+
+
+class Responses:
+    """An iterator over order-stream frames (`OrderStream.responses()`), fed by the stream's reader."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.queue: asyncio.Queue[OrderStreamResponse | None] = asyncio.Queue(maxsize=maxsize)
+
+    def __aiter__(self) -> Responses:
+        return self
+
+    async def __anext__(self) -> OrderStreamResponse:
+        frame = await self.queue.get()
+        if frame is None:  # the stream ended
+            self.queue.put_nowait(None)  # and stays ended
+            raise StopAsyncIteration
+        return frame
+
+
+from ._ws_sync import SyncMarketStream  # noqa: E402  (it builds on MarketStream)
+
+__all__ = [
+    "DEFAULT_BUDGET",
+    "MAX_AGE_S",
+    "PING_INTERVAL",
+    "PING_TIMEOUT",
+    "RECONNECT",
+    "ConnectionBudget",
+    "ConnectionLimitError",
+    "ConnectionLimits",
+    "DisconnectNotice",
+    "MarketStream",
+    "OrderResult",
+    "OrderStream",
+    "Reconnected",
+    "Responses",
+    "StreamMessage",
+    "StreamState",
+    "SyncMarketStream",
+    "UnresolvedOrder",
+    "decode_market_frame",
+    "decode_order_frame",
+]

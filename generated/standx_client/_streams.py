@@ -8,29 +8,68 @@ from typing import NamedTuple
 
 
 class Channel(NamedTuple):
-    """A market-stream channel: whether it needs a symbol and the JWT, and its payload model."""
+    """A market-stream channel: whether it needs a symbol and the JWT, its payload model, and the pattern a
+    subscription's symbol must match (the payload schema's `symbol` property)."""
 
     name: str
     symbol: bool
     auth: bool
     module: str
     model: str
+    symbol_pattern: str | None = None
 
 
 MARKET_URL: str | None = "wss://perps.standx.com/ws-stream/v1"
 ORDERS_URL: str | None = "wss://perps.standx.com/ws-api/v1"
 
 CHANNELS: dict[str, Channel] = {
-    "auth": Channel("auth", symbol=False, auth=False, module=".models.stream_auth_result", model="StreamAuthResult"),
-    "balance": Channel("balance", symbol=False, auth=True, module=".models.stream_balance", model="StreamBalance"),
-    "depth_book": Channel("depth_book", symbol=True, auth=False, module=".models.depth_book", model="DepthBook"),
-    "order": Channel("order", symbol=False, auth=True, module=".models.order", model="Order"),
-    "position": Channel("position", symbol=False, auth=True, module=".models.stream_position", model="StreamPosition"),
-    "price": Channel("price", symbol=True, auth=False, module=".models.stream_price", model="StreamPrice"),
-    "public_trade": Channel(
-        "public_trade", symbol=True, auth=False, module=".models.stream_public_trade", model="StreamPublicTrade"
+    "auth": Channel(
+        "auth",
+        symbol=False,
+        auth=False,
+        module=".models.stream_auth_result",
+        model="StreamAuthResult",
+        symbol_pattern=None,
     ),
-    "trade": Channel("trade", symbol=False, auth=True, module=".models.stream_trade", model="StreamTrade"),
+    "balance": Channel(
+        "balance", symbol=False, auth=True, module=".models.stream_balance", model="StreamBalance", symbol_pattern=None
+    ),
+    "depth_book": Channel(
+        "depth_book",
+        symbol=True,
+        auth=False,
+        module=".models.depth_book",
+        model="DepthBook",
+        symbol_pattern="^[A-Z0-9]+-[A-Z0-9]+$",
+    ),
+    "order": Channel("order", symbol=False, auth=True, module=".models.order", model="Order", symbol_pattern=None),
+    "position": Channel(
+        "position",
+        symbol=False,
+        auth=True,
+        module=".models.stream_position",
+        model="StreamPosition",
+        symbol_pattern=None,
+    ),
+    "price": Channel(
+        "price",
+        symbol=True,
+        auth=False,
+        module=".models.stream_price",
+        model="StreamPrice",
+        symbol_pattern="^[A-Z0-9]+-[A-Z0-9]+$",
+    ),
+    "public_trade": Channel(
+        "public_trade",
+        symbol=True,
+        auth=False,
+        module=".models.stream_public_trade",
+        model="StreamPublicTrade",
+        symbol_pattern="^[A-Z0-9]+-[A-Z0-9]+$",
+    ),
+    "trade": Channel(
+        "trade", symbol=False, auth=True, module=".models.stream_trade", model="StreamTrade", symbol_pattern=None
+    ),
 }
 
 # Order-stream method -> the HTTP operation whose body is its params (None: not an order command).

@@ -200,7 +200,8 @@ async def next_faults(request: Request, service: MockService, hub: StreamHub) ->
 
 
 async def ws_drop(request: Request, service: MockService, hub: StreamHub) -> Response:
-    return admin_json({"dropped": hub.drop()})
+    data = await _json_body(request)
+    return admin_json({"dropped": hub.drop(notice=data.get("notice") is True)})
 
 
 async def spec(request: Request, service: MockService, hub: StreamHub) -> Response:

@@ -268,6 +268,13 @@ class MockConfig:
     duplicate_cl_ord_id: Literal["accept", "reject"] = "accept"
     #: Close each WebSocket connection after this many seconds (the exchange's limit is 24 h); None: never.
     ws_max_age_s: float | None = None
+    #: WebSocket connections per client IP, both endpoints together (rate-limits page: at most 10 open and
+    #: 30 new per minute; every attempt counts, refused ones too); None: no limit.
+    ws_max_connections_per_ip: int | None = 10
+    ws_max_new_connections_per_minute: int | None = 30
+    #: How a connection over the limits is refused (the docs do not say): "close" accepts it and closes it at
+    #: once with 1008, so a client cannot tell it from a drop; "http" answers the handshake with 429.
+    ws_limit_refusal: Literal["close", "http"] = "close"
     #: Value of `region` in `query_region`.
     region: str = "jp"
     access_log: bool = False

@@ -13,10 +13,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from . import dispatch, wire
@@ -40,11 +43,16 @@ AUTH_CHANNEL = "auth"
 PUBLIC_CHANNELS = ("price", "depth_book", "public_trade")
 PRIVATE_CHANNELS = ("order", "position", "balance", "trade")
 LOGIN_METHOD = "auth:login"
-#: Close codes: `/mock/ws/drop`, the connection age limit, a frame that violates the spec, a slow reader.
+#: Close codes: `/mock/ws/drop`, the connection age limit, a frame that violates the spec, a slow reader,
+#: a connection over the per-IP limits, and the close after the documented 408 notice.
 CLOSE_DROPPED = 1012
 CLOSE_MAX_AGE = 1000
 CLOSE_INVALID_FRAME = 1011
 CLOSE_SLOW_CONSUMER = 1008
+CLOSE_OVER_LIMIT = 1008
+CLOSE_AFTER_NOTICE = 1000
+#: The frame the exchange sends before it disconnects a client that stopped answering pings (docs, perps-ws).
+DISCONNECT_NOTICE = {"code": 408, "message": "disconnecting due to not receive Pong within 5 minute period"}
 #: Frames a connection may have queued before it is closed as a slow consumer.
 MAX_QUEUED_FRAMES = 10_000
 
@@ -160,13 +168,16 @@ class Connection:
             return
         self.queue.put_nowait(text)
 
-    def close(self, code: int, reason: str) -> None:
-        """Close after the frame being sent; queued frames are lost, as on a real disconnect."""
+    def close(self, code: int, reason: str, last: str | None = None) -> None:
+        """Close after the frame being sent (and `last`, a final notice); queued frames are lost, as on a real
+        disconnect."""
         if self.closing:
             return
         self.closing = True
         while not self.queue.empty():
             self.queue.get_nowait()
+        if last is not None:
+            self.queue.put_nowait(last)
         self.queue.put_nowait(_Close(code, reason))
 
     async def write_loop(self) -> None:
@@ -180,6 +191,48 @@ class Connection:
         except (WebSocketDisconnect, OSError, RuntimeError) as exc:  # the client went away
             logger.debug("websocket writer stopped: %r", exc)
             self.closing = True
+
+
+# ---------------------------------------------------------------------- per-IP connection limits
+
+
+class IpLimits:
+    """The documented WebSocket limits per client IP: connections open at once, and new connections in a
+    sliding minute. The docs do not say how the exchange counts, so the mock takes the strict reading: both
+    endpoints share the limits, and every attempt enters the minute, refused ones too."""
+
+    def __init__(
+        self,
+        max_open: int | None,
+        max_new: int | None,
+        window: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_open = max_open
+        self.max_new = max_new
+        self.window = window
+        self.clock = clock
+        self.open: Counter[str] = Counter()
+        self.recent: dict[str, deque[float]] = {}
+
+    def admit(self, ip: str) -> str | None:
+        """Count an attempt; None when it may open (the caller must `release` it), else why it is refused."""
+        now = self.clock()
+        recent = self.recent.setdefault(ip, deque())
+        while recent and recent[0] <= now - self.window:
+            recent.popleft()
+        recent.append(now)
+        if self.max_new is not None and len(recent) > self.max_new:
+            return f"too many new connections: more than {self.max_new} in {self.window:g} s from this IP"
+        if self.max_open is not None and self.open[ip] >= self.max_open:
+            return f"too many connections: {self.max_open} already open from this IP"
+        self.open[ip] += 1
+        return None
+
+    def release(self, ip: str) -> None:
+        self.open[ip] -= 1
+        if self.open[ip] <= 0:
+            del self.open[ip]
 
 
 # ---------------------------------------------------------------------- the hub
@@ -199,6 +252,8 @@ class StreamHub:
         self._positions: dict[str, dict[int, dict[str, Any]]] = {}
         self._balances: dict[str, dict[str, Any]] = {}
         self._balance_versions: dict[str, int] = {}
+        config = service.config
+        self.limits = IpLimits(config.ws_max_connections_per_ip, config.ws_max_new_connections_per_minute)
         position = self.table.channels.get("position")
         properties = service.spec.resolve({"$ref": "#" + position.schema_ptr}).get("properties", {}) if position else {}
         #: StreamPosition is a subset of the HTTP Position: the fields its schema declares.
@@ -207,6 +262,25 @@ class StreamHub:
     # ------------------------------------------------------------ connection life
 
     async def serve(self, websocket: WebSocket, kind: str) -> None:
+        ip = websocket.client.host if websocket.client else "unknown"
+        refused = self.limits.admit(ip)
+        if refused is not None:
+            await self._refuse(websocket, refused)
+            return
+        try:
+            await self._serve(websocket, kind)
+        finally:
+            self.limits.release(ip)
+
+    async def _refuse(self, websocket: WebSocket, reason: str) -> None:
+        logger.info("websocket refused: %s", reason)
+        if self.service.config.ws_limit_refusal == "http":
+            await websocket.send_denial_response(JSONResponse({"code": 429, "message": reason}, status_code=429))
+        else:
+            await websocket.accept()
+            await websocket.close(CLOSE_OVER_LIMIT, reason)
+
+    async def _serve(self, websocket: WebSocket, kind: str) -> None:
         await websocket.accept()
         conn = Connection(websocket, kind)
         self.connections.add(conn)
@@ -247,16 +321,22 @@ class StreamHub:
             if owner is conn:
                 del self.sessions[session]
 
-    def drop(self) -> int:
-        """`POST /mock/ws/drop`: close every open connection with 1012."""
+    def drop(self, notice: bool = False) -> int:
+        """`POST /mock/ws/drop`: close every open connection with 1012; with `notice`, send the documented
+        408 notice first and close with 1000, as the exchange does to a client that stopped answering pings."""
         open_ = [c for c in self.connections if not c.closing]
         for conn in open_:
-            conn.close(CLOSE_DROPPED, "dropped by /mock/ws/drop")
+            if notice:
+                conn.close(CLOSE_AFTER_NOTICE, "disconnecting", last=dumps(DISCONNECT_NOTICE).decode("utf-8"))
+            else:
+                conn.close(CLOSE_DROPPED, "dropped by /mock/ws/drop")
         return len(open_)
 
     def reset(self) -> None:
-        """After a reset without kept accounts: drop every connection and forget what was pushed."""
+        """After a reset without kept accounts: drop every connection, forget what was pushed, and start the
+        minute of new connections afresh (the next test must not inherit the previous one's connections)."""
         self.drop()
+        self.limits.recent.clear()
         for last in (self._prices, self._books, self._positions, self._balances, self._balance_versions):
             last.clear()
 
@@ -508,7 +588,8 @@ class StreamHub:
             subscribed = [c for c in self.connections if c.kind == "market" and not c.closing and c.subscriptions]
             by_channel: dict[str, list[Connection]] = {}
             for conn in subscribed:
-                for channel, _ in conn.subscriptions:
+                # Each connection once per channel, however many symbols it follows there: one frame per match.
+                for channel in {channel for channel, _ in conn.subscriptions}:
                     by_channel.setdefault(channel, []).append(conn)
             self._push_orders(by_channel.get("order", []), changes.orders.values())
             for conn in by_channel.get("trade", []):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from standx_client import AsyncStandX, AuthenticationError, BadRequestError
+from standx_client import AsyncStandX, AuthenticationError, BadRequestError, NotFoundError
 from standx_client.models import DepthBook, Order, StreamBalance, StreamPosition, StreamPrice, StreamTrade
 from standx_client.streams import MarketStream, OrderStream, StreamMessage
 from standx_mock.config import MockConfig
@@ -133,3 +133,60 @@ def test_a_dropped_stream_comes_back_subscribed(ws_mock: MockServer) -> None:
             assert isinstance(again, StreamPrice)
 
     asyncio.run(story())
+
+
+def test_the_408_notice_of_the_mock_is_a_reconnect_on_both_streams(ws_mock: MockServer) -> None:
+    import httpx
+    from standx_client.streams import Reconnected
+
+    account = new_account(ws_mock.base_url)
+
+    async def story() -> None:
+        async with (
+            MarketStream(url=ws_url(ws_mock, "/ws-stream/v1")) as market,
+            OrderStream(jwt=account.token, signing_key=account.key, url=ws_url(ws_mock, "/ws-api/v1")) as orders,
+        ):
+            await market.subscribe("price", SYMBOL)
+            await next_on(market, "price")
+            async with httpx.AsyncClient() as admin:
+                dropped = await admin.post(f"{ws_mock.base_url}/mock/ws/drop", json={"notice": True})
+            assert dropped.json()["dropped"] >= 2
+            event = await asyncio.wait_for(anext(market), 10)
+            assert isinstance(event, Reconnected) and "408" in event.reason
+            assert isinstance(await next_on(market, "price"), StreamPrice)
+            async with asyncio.timeout(10):
+                while orders.reconnects < 1:
+                    await asyncio.sleep(0.01)
+            with pytest.raises(NotFoundError, match="not found"):  # answered on the new connection
+                await orders.cancel_order(cl_ord_id="never-placed")
+
+    asyncio.run(story())
+
+
+def test_the_client_budget_stays_within_the_mock_connection_limits() -> None:
+    """Default budget, default mock limits (10 open per IP): the 11th and 12th streams are refused by the client
+    (typed, nothing opened) and the mock never had to refuse; without a budget the mock refuses the 11th."""
+    from standx_client import StreamClosedError
+    from standx_client.streams import ConnectionLimitError
+
+    with serve_server(MockConfig(seed=5)) as server:
+        url = ws_url(server, "/ws-stream/v1")
+
+        async def story() -> None:
+            streams = [MarketStream(url=url) for _ in range(12)]
+            refused = 0
+            for stream in streams:
+                try:
+                    await stream.connect()
+                except ConnectionLimitError:
+                    refused += 1
+            limits = server.app.state.hub.limits  # counted before the handshake is answered: no race with it
+            assert refused == 2 and limits.open["127.0.0.1"] == 10 and len(limits.recent["127.0.0.1"]) == 10
+            # Past the client's budget the mock refuses: the connection opens, then closes with 1008.
+            async with MarketStream(url=url, budget=None, reconnect=None) as unbudgeted:
+                with pytest.raises(StreamClosedError, match=r"1008.*too many connections"):
+                    await anext(unbudgeted)
+            for stream in streams:
+                await stream.close()
+
+        asyncio.run(story())

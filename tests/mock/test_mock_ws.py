@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from decimal import Decimal as D
 from typing import Any
@@ -30,7 +31,10 @@ KNOWN_CHANNELS = "price, depth_book, public_trade, order, position, balance, tra
 
 @pytest.fixture(scope="module")
 def ws_server() -> Iterator[MockServer]:
-    with serve_server(MockConfig(seed=7, market_maker=True, validate_responses=True)) as server:
+    # This module opens a connection or two per test: more than 30 a minute. The per-IP limits are tested
+    # on servers of their own (test_*_limit*), so this one lifts the new-connections limit.
+    config = MockConfig(seed=7, market_maker=True, validate_responses=True, ws_max_new_connections_per_minute=None)
+    with serve_server(config) as server:
         yield server
 
 
@@ -246,6 +250,28 @@ def test_public_trade_pushes_each_trade(server: MockServer, trader: Trader) -> N
     assert all(f["data"]["is_buyer_taker"] is True for f in frames)
 
 
+def test_one_frame_per_match_when_a_connection_follows_several_symbols(server: MockServer, trader: Trader) -> None:
+    """A connection on one channel for two symbols gets each trade and each price change once, not twice."""
+    with market(server) as ws:
+        for symbol in ("BTC-USD", "ETH-USD"):
+            send(ws, {"subscribe": {"channel": "public_trade", "symbol": symbol}})
+            send(ws, {"subscribe": {"channel": "price", "symbol": symbol}})
+        snapshots = [recv(ws) for _ in range(2)]  # the price snapshots of the subscriptions
+        assert {(f["channel"], f["symbol"]) for f in snapshots} == {("price", "BTC-USD"), ("price", "ETH-USD")}
+        trader.order(**market_order("buy", "0.050"))
+        recent = trader.http.get("/api/query_recent_trades", params={"symbol": "BTC-USD"}).json()
+        assert HTTP.post(server.base_url + "/mock/mark_price", json={"symbol": "ETH-USD", "price": "4321"}).is_success
+        send(ws, {"subscribe": {"channel": "depth_book", "symbol": "ETH-USD"}})  # its snapshot ends the pushes
+        pushed = []
+        while (frame := recv(ws))["channel"] != "depth_book":
+            pushed.append(frame)
+    trades = [f for f in pushed if f["channel"] == "public_trade"]
+    assert [f["data"] for f in trades] == list(reversed(recent))  # each trade once
+    eth_prices = [f for f in pushed if f["channel"] == "price" and f["symbol"] == "ETH-USD"]
+    assert [f["data"]["mark_price"] for f in eth_prices] == ["4321.00"]  # the change once
+    assert [f["seq"] for f in pushed] == list(range(3, 3 + len(pushed)))
+
+
 def test_unsubscribe_stops_pushes(server: MockServer) -> None:
     with market(server) as ws:
         send(ws, {"subscribe": {"channel": "price", "symbol": "BTC-USD"}})
@@ -449,15 +475,25 @@ def test_x_session_id_routes_http_results_to_the_session(server: MockServer, tra
 # ---------------------------------------------------------------------------- connection management
 
 
-def test_ws_drop_closes_every_connection_with_1012() -> None:
+NOTICE_408 = {"code": 408, "message": "disconnecting due to not receive Pong within 5 minute period"}
+
+
+@pytest.mark.parametrize("notice", [False, True])
+def test_ws_drop_closes_every_connection(notice: bool) -> None:
+    """1012 by default; with `notice`, the documented 408 frame first, then 1000 (the exchange's way)."""
     with serve_server(MockConfig(validate_responses=True)) as srv:
         trader = Trader(srv.base_url)
         with market(srv) as ws_market, orders(srv) as ws_orders:
             auth(ws_market, trader)
             login(ws_orders, trader)
-            assert HTTP.post(srv.base_url + "/mock/ws/drop").json() == {"dropped": 2}
-            assert close_code(ws_market) == (1012, "dropped by /mock/ws/drop")
-            assert close_code(ws_orders) == (1012, "dropped by /mock/ws/drop")
+            body = {"notice": True} if notice else None
+            assert HTTP.post(srv.base_url + "/mock/ws/drop", json=body).json() == {"dropped": 2}
+            for ws in (ws_market, ws_orders):
+                if notice:
+                    assert recv(ws) == NOTICE_408
+                    assert close_code(ws) == (1000, "disconnecting")
+                else:
+                    assert close_code(ws) == (1012, "dropped by /mock/ws/drop")
         with market(srv) as again:  # reconnecting works
             assert auth(again, trader) == {"seq": 1, "channel": "auth", "data": {"code": 200, "msg": "success"}}
         assert srv.state.response_errors == []
@@ -489,3 +525,45 @@ def test_a_vanished_client_does_not_break_others(server: MockServer, trader: Tra
         assert HTTP.post(server.base_url + "/mock/mark_price", json={"symbol": "BTC-USD", "price": "123000"}).is_success
         assert recv(ws)["data"]["mark_price"] == "123000.00"
         assert trader.balance()["cross_balance"] == "100000"
+
+
+def refusal(server: MockServer) -> tuple[int, str]:
+    """What a connection over the limits gets (the "close" refusal): accepted, then closed at once."""
+    with market(server) as ws:
+        return close_code(ws)
+
+
+def test_the_per_ip_limit_of_open_connections_closes_the_one_too_many() -> None:
+    with serve_server(MockConfig(ws_max_connections_per_ip=2)) as srv, orders(srv):  # both endpoints count
+        with market(srv):
+            code, reason = refusal(srv)
+            assert code == 1008 and "2 already open" in reason
+        for _ in range(100):  # the server notices the close
+            if srv.app.state.hub.limits.open.get("127.0.0.1") == 1:
+                break
+            threading.Event().wait(0.01)
+        with market(srv) as again:
+            send(again, {"subscribe": {"channel": "price", "symbol": "BTC-USD"}})
+            assert recv(again)["channel"] == "price"
+
+
+def test_the_per_ip_limit_of_new_connections_counts_every_attempt() -> None:
+    with serve_server(MockConfig(ws_max_new_connections_per_minute=3)) as srv:
+        for _ in range(3):
+            with market(srv):  # closed at once: only the minute's count grows
+                pass
+        code, reason = refusal(srv)
+        assert code == 1008 and "more than 3 in 60 s" in reason
+        code, _ = refusal(srv)  # a refused attempt counted too: still refused
+        assert code == 1008
+
+
+def test_the_http_refusal_answers_the_handshake_with_429() -> None:
+    from websockets.exceptions import InvalidStatus
+
+    config = MockConfig(ws_max_connections_per_ip=1, ws_limit_refusal="http")
+    with serve_server(config) as srv, market(srv):
+        with pytest.raises(InvalidStatus) as refused, market(srv):
+            pass
+        assert refused.value.response.status_code == 429
+        assert json.loads(refused.value.response.body or b"{}")["code"] == 429

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -18,12 +19,14 @@ import pytest
 from standx_client import AuthenticationError, BadRequestError, OrderStatusUnknownError, StreamClosedError
 from standx_client import ValidationError as StandXValidationError
 from standx_client.models import Order, OrderStatus, StreamPrice
-from standx_client.streams import MarketStream, OrderStream, Reconnected, StreamMessage
+from standx_client.retry import RetryPolicy
+from standx_client.streams import MarketStream, OrderStream, Reconnected, StreamMessage, StreamState
 from websockets.asyncio.server import ServerConnection, serve
 
 from tests.conftest import JWT, SEED_HEX, load_fixture
 
 WS = load_fixture("ws_examples.json")
+FAST = RetryPolicy(attempts=5, base=0.001, cap=0.004)
 VERIFY_KEY = nacl.signing.SigningKey(bytes.fromhex(SEED_HEX)).verify_key
 
 Handler = Callable[[ServerConnection, list[dict[str, Any]]], Awaitable[None]]
@@ -102,23 +105,38 @@ def test_market_stream_authenticates_subscribes_and_types_the_documented_frames(
         ("price", None, JWT, "symbol"),  # public channels need a symbol
         ("order", "BTC-USD", JWT, "symbol"),  # account channels take none
         ("balance", None, None, "jwt"),  # account channels need the JWT
+        ("price", "btc-usd", None, "symbol"),  # the spec's Symbol pattern (HTTP refuses it too)
+        ("depth_book", "BTC-USD ", None, "symbol"),
+        ("public_trade", "DOGE-USD", None, "unknown symbol"),  # not in the loaded symbol rules
     ],
 )
 def test_bad_subscriptions_are_refused_before_anything_is_sent(
     channel: str, symbol: str | None, jwt: str | None, field: str
 ) -> None:
+    from standx_client.models import SymbolInfo
+    from standx_client.precision import SymbolRules
+
+    from tests.conftest import DOC_EXAMPLES
+
+    rules = {"BTC-USD": SymbolRules.from_info(SymbolInfo.from_dict(DOC_EXAMPLES["query_symbol_info"]["response"][0]))}
+
     async def server(ws: ServerConnection, received: list[dict[str, Any]]) -> None:
         async for message in ws:
-            received.append(json.loads(message))
+            frame = json.loads(message)
+            received.append(frame)
+            if "auth" in frame:
+                await ws.send(json.dumps(WS["auth_ok"]))
 
     async def body(url: str, received: list[dict[str, Any]]) -> None:
-        stream = MarketStream(url=url)
-        stream._jwt = jwt  # no auth round trip: only the subscription check is under test
-        await stream._open()
-        with pytest.raises(StandXValidationError, match=field):
-            await stream.subscribe(channel, symbol)
-        await stream.close()
-        assert frames(received) == []
+        async with MarketStream(url=url, jwt=jwt, symbol_rules=rules) as stream:
+            with pytest.raises(StandXValidationError, match=field):
+                await stream.subscribe(channel, symbol)
+            await stream.subscribe("price", "BTC-USD")  # a good one goes out, and only it
+            while len(frames(received)) < (2 if jwt else 1):
+                await asyncio.sleep(0.005)
+        assert [f for f in frames(received) if "auth" not in f] == [
+            {"subscribe": {"channel": "price", "symbol": "BTC-USD"}}
+        ]
 
     asyncio.run(with_server(server, body))
 
@@ -307,7 +325,8 @@ def test_a_lost_answer_is_order_status_unknown_with_the_cl_ord_id() -> None:
             sent = json.loads(frames(received)[1]["params"])
             assert lost.value.cl_ord_id == sent["cl_ord_id"]
             # It logs in again on a new connection with the same session id.
-            await asyncio.wait_for(orders._ready.wait(), 5)
+            while orders.reconnects < 1:
+                await asyncio.sleep(0.005)
             assert sum("connection" in f for f in received) == 2
             relogin = frames(received)[2]
             assert (relogin["method"], relogin["session_id"]) == ("auth:login", orders.session_id)
@@ -324,17 +343,21 @@ def test_no_terminal_frame_in_time_is_order_status_unknown() -> None:
 
     async def body(url: str, received: list[dict[str, Any]]) -> None:
         async with OrderStream(jwt=JWT, signing_key=SEED_HEX, url=url, timeout=0.3) as orders:
-            with pytest.raises(OrderStatusUnknownError, match="no answer"):
+            with pytest.raises(OrderStatusUnknownError, match="no answer") as unknown:
                 await orders.new_order(**ORDER)
+            (order,) = orders.unresolved_orders
+            assert (order.cl_ord_id, order.reason) == (unknown.value.cl_ord_id, "timeout")
 
     asyncio.run(with_server(server, body))
 
 
 def test_results_of_http_orders_are_found_by_request_id_before_or_after_waiting() -> None:
+    cue = asyncio.Event()
+
     async def server(ws: ServerConnection, received: list[dict[str, Any]]) -> None:
         await login(ws, received)
         await ws.send(reply("ws_api_success", "http-1"))  # arrives before anyone waits for it
-        await recv(ws, received)  # the client's cue that it waits for http-2
+        await cue.wait()  # the test's cue that it waits for http-2
         await ws.send(reply("ws_api_accepted", "http-2"))
         await ws.send(reply("ws_api_rejected", "http-2"))
         await ws.wait_closed()
@@ -353,7 +376,7 @@ def test_results_of_http_orders_are_found_by_request_id_before_or_after_waiting(
             first = await orders.wait_for("http-1")
             waiting = asyncio.create_task(orders.wait_for("http-2"))
             await asyncio.sleep(0.05)
-            await orders._live().send(json.dumps({"cue": True}))
+            cue.set()
             second = await waiting
             listener.cancel()
         assert (first.request_id, first.code, first.message) == ("http-1", 0, "success")
@@ -390,10 +413,8 @@ def test_the_order_stream_renews_its_connection_at_the_age_limit_after_commands_
     async def body(url: str, received: list[dict[str, Any]]) -> None:
         async with OrderStream(jwt=JWT, signing_key=SEED_HEX, url=url, max_age=0.5, timeout=3) as orders:
             first = await orders.new_order(**ORDER)  # sent on connection 1, answered after the limit
-            await asyncio.wait_for(orders._ready.wait(), 5)
-            while sum("connection" in f for f in received) < 2:
+            while orders.reconnects < 1:
                 await asyncio.sleep(0.01)
-            await asyncio.wait_for(orders._ready.wait(), 5)
         assert first.response.code == 0
         second = received.index({"connection": 2})
         relogin = received[second + 1]
@@ -421,5 +442,102 @@ def test_order_stream_checks_the_symbol_rules_before_sending() -> None:
             with pytest.raises(StandXValidationError, match=r"qty: .*lot 0\.001"):
                 await orders.new_order(**{**ORDER, "qty": Decimal("0.0005")})
         assert [f["method"] for f in frames(received)] == ["auth:login"]
+
+    asyncio.run(with_server(server, body))
+
+
+# --- every frame shape (tests/fixtures/ws_examples.json names each one's source) -------------------------------
+
+
+def test_both_error_frame_shapes_raise_their_typed_error_and_iteration_goes_on() -> None:
+    async def server(ws: ServerConnection, received: list[dict[str, Any]]) -> None:
+        await ws.send(json.dumps(WS["code_message_error"]))  # {code, message}
+        await ws.send(json.dumps(WS["market_error_envelope"]))  # channel "error", {code, msg}
+        await ws.send(json.dumps({"code": 401, "msg": "token expired"}))
+        await ws.send(json.dumps(WS["price"]))
+        await ws.wait_closed()
+
+    async def body(url: str, received: list[dict[str, Any]]) -> None:
+        async with MarketStream(url=url) as stream:
+            with pytest.raises(BadRequestError) as first:
+                await anext(stream)
+            assert (first.value.code, first.value.message) == (400, WS["code_message_error"]["message"])
+            with pytest.raises(BadRequestError, match="unknown symbol") as second:
+                await anext(stream)
+            assert second.value.code == 400
+            with pytest.raises(AuthenticationError, match="token expired"):
+                await anext(stream)
+            assert isinstance(await anext(stream), StreamMessage)
+
+    asyncio.run(with_server(server, body))
+
+
+@pytest.mark.parametrize("ack", ["ws_api_accepted", "ws_api_accepted_message"])
+def test_both_acknowledgement_variants_count_and_a_later_rejection_raises(ack: str) -> None:
+    async def server(ws: ServerConnection, received: list[dict[str, Any]]) -> None:
+        await login(ws, received)
+        for terminal in ("ws_api_success", "ws_api_rejected"):
+            command = await recv(ws, received)
+            await ws.send(reply(ack, command["request_id"]))
+            await ws.send(reply(terminal, command["request_id"]))
+        await ws.wait_closed()
+
+    async def body(url: str, received: list[dict[str, Any]]) -> None:
+        async with OrderStream(jwt=JWT, signing_key=SEED_HEX, url=url) as orders:
+            result = await orders.new_order(**ORDER)
+            assert result.accepted and result.response.message == "success"
+            with pytest.raises(BadRequestError, match="alo order rejected"):
+                await orders.new_order(**ORDER)
+
+    asyncio.run(with_server(server, body))
+
+
+def test_an_order_waiting_for_a_reconnect_is_signed_after_the_new_login() -> None:
+    """The command waits for the new login; its x-request-timestamp is taken after the login was answered."""
+    answered_ms: list[int] = []
+
+    async def server(ws: ServerConnection, received: list[dict[str, Any]]) -> None:
+        envelope = await recv(ws, received)
+        if sum("connection" in f for f in received) == 1:
+            await ws.send(reply("ws_api_success", envelope["request_id"]))
+            await ws.close(1012)
+            return
+        await asyncio.sleep(0.2)  # a slow login on the new connection
+        answered_ms.append(time.time_ns() // 1_000_000)
+        await ws.send(reply("ws_api_success", envelope["request_id"]))
+        command = await recv(ws, received)
+        await ws.send(reply("ws_api_success", command["request_id"]))
+        await ws.wait_closed()
+
+    async def body(url: str, received: list[dict[str, Any]]) -> None:
+        async with OrderStream(jwt=JWT, signing_key=SEED_HEX, url=url, reconnect=FAST, timeout=5) as orders:
+            while orders.state is StreamState.OPEN:  # the drop is noticed
+                await asyncio.sleep(0.005)
+            await orders.new_order(**ORDER)
+            command = frames(received)[-1]
+            verify_command(command, orders.session_id)
+            assert int(command["header"]["x-request-timestamp"]) >= answered_ms[0]
+
+    asyncio.run(with_server(server, body))
+
+
+def test_a_full_listener_loses_frames_counted_never_silently() -> None:
+    listening = asyncio.Event()
+
+    async def server(ws: ServerConnection, received: list[dict[str, Any]]) -> None:
+        await login(ws, received)
+        await listening.wait()
+        for i in range(5):
+            await ws.send(reply("ws_api_success", f"http-{i}"))
+        await ws.wait_closed()
+
+    async def body(url: str, received: list[dict[str, Any]]) -> None:
+        async with OrderStream(jwt=JWT, signing_key=SEED_HEX, url=url) as orders:
+            listener = orders.responses(maxsize=2)  # listening from here on
+            listening.set()
+            await orders.wait_for("http-4")
+            assert orders.listener_overflows == 3  # http-0/1 queued, http-2/3/4 lost
+            assert [(await anext(listener)).request_id for _ in range(2)] == ["http-0", "http-1"]
+        assert [f async for f in listener] == []  # the iteration ends with the stream
 
     asyncio.run(with_server(server, body))
