@@ -80,10 +80,10 @@ METHOD = """\
   `json.loads` of that frame. Peak memory with `tracemalloc`.
 - **Streams**: a WebSocket server on 127.0.0.1 in a subprocess (`bench/ws_server.py`), so the figure is this
   process's CPU time (`time.process_time_ns`) per frame or per order, whatever the server's speed. Price
-  frames: the documented `price` frame with varying seq and prices (16 000 distinct decimal strings, more than
-  the table of parsed decimals holds), 500 written to the socket in one go per sample call; bare `websockets`
-  `recv()` + `json.loads` against `MarketStream` iteration (typed `StreamPrice`, exact Decimals), plus the same
-  iteration with the model step swapped for the decoded dict to show what the model costs. `order:new`: the
+  frames: the documented `price` frame with varying seq and prices (16 000 distinct decimal strings), 500
+  written to the socket in one go per sample call; bare `websockets` `recv()` + `json.loads` against
+  `MarketStream` iteration (typed `StreamPrice`, exact Decimals), plus the same iteration with the typed decode
+  swapped for a plain msgspec dict decode to show what the models cost. `order:new`: the
   floor builds the docs' `new_order` example as compact JSON, signs it with PyNaCl, sends the envelope and
   reads the `accepted` and `success` frames on the same socket; `OrderStream.new_order` does the same through
   its reader task, plus the spec's argument checks and a `cl_ord_id`; an information row takes the checks out.

@@ -20,9 +20,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import nacl.signing
 from harness import Row, Settings, Stats, _interleaved, fmt_ratio, fmt_time, progress, ratio, verdict
 from standx_client import streams as streams_module
+from standx_client._decode import UntypedFrame
 from standx_client.models import StreamPrice
 from standx_client.streams import MarketStream, OrderStream, StreamMessage
 from websockets.asyncio.client import ClientConnection, connect
@@ -99,8 +101,13 @@ class _Feed:
             await self.stream.__anext__()  # what `async for event in stream` calls
 
 
-def _untyped(data: dict[str, Any], _owned: bool = False) -> dict[str, Any]:
-    return data
+_plain = msgspec.json.Decoder().decode
+
+
+def _untyped(raw: str | bytes) -> UntypedFrame:
+    """A frame decoded to a plain dict (floats and all): what the stream costs without typed models."""
+    frame = _plain(raw)
+    return UntypedFrame(seq=frame["seq"], data=frame["data"], symbol=frame.get("symbol"), channel=frame["channel"])
 
 
 def _feed_rows(runner: asyncio.Runner, server: _Server, settings: Settings) -> list[Row]:
@@ -114,14 +121,13 @@ def _feed_rows(runner: asyncio.Runner, server: _Server, settings: Settings) -> l
             json.loads(await raw.recv())
 
     async def without_models() -> None:
-        """The same stream with the channel's model step replaced by the decoded dict (bench only)."""
-        saved = streams_module._PARSERS.get("price")
-        streams_module._PARSERS["price"] = _untyped
+        """The same stream with the typed decode swapped for a plain dict decode (bench only)."""
+        saved = streams_module.market_frame
+        streams_module.market_frame = _untyped
         try:
             await untyped.batch()
         finally:
-            if saved is not None:
-                streams_module._PARSERS["price"] = saved
+            streams_module.market_frame = saved
 
     async def check() -> None:
         await typed.stream.subscribe("price", "BTC-USD")
@@ -155,7 +161,7 @@ def _feed_rows(runner: asyncio.Runner, server: _Server, settings: Settings) -> l
         ),
         Row(
             area,
-            "price frames: MarketStream iteration with the model step left out (decoded dict; bench only)",
+            "price frames: MarketStream iteration with frames decoded to plain dicts (no models; bench only)",
             _rate(per_frame["untyped"]),
             f"{fmt_ratio(machinery)} floor",
             "information",

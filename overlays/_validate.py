@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 from ._ids import new_client_order_id
 from ._operation import Operation, Param
@@ -63,30 +63,63 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-# Keyword -> (does the value satisfy it, what the value must be). Tests get the number (int or Decimal; the
-# value itself for other kinds) and the wire form (str or list); `arg` is the keyword's value from the table.
-_Check = tuple[Callable[[Any, Any, Any], bool], Callable[[Any], str]]
-_CHECKS: dict[str, _Check] = {
-    "minimum": (lambda n, _, a: n >= _number(a), lambda a: f"at least {a}"),
-    "maximum": (lambda n, _, a: n <= _number(a), lambda a: f"at most {a}"),
-    "exclusiveMinimum": (lambda n, _, a: n > _number(a), lambda a: f"greater than {a}"),
-    "exclusiveMaximum": (lambda n, _, a: n < _number(a), lambda a: f"less than {a}"),
-    "multipleOf": (
-        lambda n, _, a: EXACT.remainder(Decimal(n), _number(a)) == 0,
-        lambda a: f"a multiple of {a}",
-    ),
-    "format": (
-        lambda n, _, a: _int_range(a)[0] <= n <= _int_range(a)[1],
-        lambda a: "a {}-bit integer ({} to {})".format(INTEGER_FORMATS[a], *_int_range(a)),
-    ),
-    "minLength": (lambda _, t, a: len(t) >= a, lambda a: f"at least {_plural(a, 'character')} long"),
-    "maxLength": (lambda _, t, a: len(t) <= a, lambda a: f"at most {_plural(a, 'character')} long"),
-    "pattern": (lambda _, t, a: _pattern(a[0]).search(t) is not None, lambda a: str(a[1])),  # (regex, meaning)
-    "minItems": (lambda _, t, a: len(t) >= a, lambda a: f"a list of at least {_plural(a, 'item')}"),
-    "maxItems": (lambda _, t, a: len(t) <= a, lambda a: f"a list of at most {_plural(a, 'item')}"),
-    "uniqueItems": (lambda _, t, a: not a or len(set(t)) == len(t), lambda a: "a list without repeated items"),
+_Test = Callable[[Any, Any], bool]  # (the number: int or Decimal, or the value itself; the wire form: str or list)
+
+
+def _test(key: str, arg: Any) -> _Test:
+    """One keyword's check, bound to its value from the table (bounds converted, patterns compiled once)."""
+    match key:
+        case "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" | "multipleOf":
+            bound = _number(arg)
+            return {
+                "minimum": lambda n, _: n >= bound,
+                "maximum": lambda n, _: n <= bound,
+                "exclusiveMinimum": lambda n, _: n > bound,
+                "exclusiveMaximum": lambda n, _: n < bound,
+                "multipleOf": lambda n, _: EXACT.remainder(Decimal(n), bound) == 0,
+            }[key]
+        case "format":
+            low, high = _int_range(arg)
+            return lambda n, _: low <= n <= high
+        case "pattern":  # (regex, meaning)
+            search = _pattern(arg[0]).search
+            return lambda _, t: search(t) is not None
+        case "minLength" | "minItems":
+            return lambda _, t: len(t) >= arg
+        case "maxLength" | "maxItems":
+            return lambda _, t: len(t) <= arg
+        case _:  # uniqueItems
+            return lambda _, t: not arg or len(set(t)) == len(t)
+
+
+# Keyword -> what the value must be, given the keyword's value.
+_EXPECTED: dict[str, Callable[[Any], str]] = {
+    "minimum": lambda a: f"at least {a}",
+    "maximum": lambda a: f"at most {a}",
+    "exclusiveMinimum": lambda a: f"greater than {a}",
+    "exclusiveMaximum": lambda a: f"less than {a}",
+    "multipleOf": lambda a: f"a multiple of {a}",
+    "format": lambda a: "a {}-bit integer ({} to {})".format(INTEGER_FORMATS[a], *_int_range(a)),
+    "minLength": lambda a: f"at least {_plural(a, 'character')} long",
+    "maxLength": lambda a: f"at most {_plural(a, 'character')} long",
+    "pattern": lambda a: str(a[1]),
+    "minItems": lambda a: f"a list of at least {_plural(a, 'item')}",
+    "maxItems": lambda a: f"a list of at most {_plural(a, 'item')}",
+    "uniqueItems": lambda a: "a list without repeated items",
 }
-assert set(_CHECKS) == set().union(*KEYWORDS.values()), "every keyword listed is checked"
+assert set(_EXPECTED) == set().union(*KEYWORDS.values()), "every keyword listed is checked"
+
+# A rule's checks, bound once (bounds converted, patterns compiled): the hot path runs only these.
+_Plan = tuple[tuple[_Test, str], ...]
+_PLANS: dict[int, tuple[Mapping[str, Any], _Plan]] = {}
+
+
+def _plan(rule: Mapping[str, Any]) -> _Plan:
+    entry = _PLANS.get(id(rule))
+    if entry is None or entry[0] is not rule:  # keyed by identity: the table's rules live as long as the module
+        bound = tuple((_test(k, a), _EXPECTED[k](a)) for k, a in rule.items() if k in _EXPECTED)
+        entry = _PLANS[id(rule)] = (rule, bound)
+    return entry[1]
 
 
 class _Refused(Exception):
@@ -160,11 +193,68 @@ def _convert(value: object, rule: Mapping[str, Any], label: str) -> object:
         if not isinstance(value, str):
             _refuse(label, "a string", value)
         number = result = value
-    for key, arg in rule.items():
-        check = _CHECKS.get(key)
-        if check is not None and not check[0](number, result, arg):
-            _refuse(label, check[1](arg), value)
+    for test, expected in _plan(rule):
+        if not test(number, result):
+            _refuse(label, expected, value)
     return result
+
+
+_Convert = Callable[[object], object]
+
+
+def _converter(rule: Mapping[str, Any], label: str) -> _Convert:
+    """`_convert` for one rule, with a fast path for the common case (an exact str, bool or plain decimal string):
+    built once per field, so the hot path does no table lookups."""
+    kind, plan = rule["kind"], _plan(rule)
+    if kind == "enum":
+        allowed = frozenset(rule["values"])
+
+        def enum(value: object) -> object:
+            return value if value.__class__ is str and value in allowed else _convert(value, rule, label)
+
+        return enum
+    if kind == "string":
+
+        def string(value: object) -> object:
+            if value.__class__ is not str:
+                return _convert(value, rule, label)
+            for test, expected in plan:
+                if not test(value, value):
+                    _refuse(label, expected, value)
+            return value
+
+        return string
+    if kind == "boolean":
+        return lambda value: value if value is True or value is False else _convert(value, rule, label)
+    if kind == "decimal":
+        plain = _DECIMAL_TEXT.fullmatch
+
+        def decimal(value: object) -> object:
+            number: Any
+            if value.__class__ is Decimal:
+                number = value
+                if not number.is_finite():
+                    return _convert(value, rule, label)
+                text = format(number, "f")
+            else:
+                # A plain decimal string without leading zeros is its own wire text: no formatting needed.
+                if value.__class__ is not str or not plain(value):
+                    return _convert(value, rule, label)
+                text = value
+                digits = text[1:] if text[0] == "-" else text
+                if digits[0] == "0" and digits[:2] != "0.":  # leading zeros ("007") or zero itself: the slow path
+                    return _convert(value, rule, label)
+                number = Decimal(text) if numeric else None
+            if len(text) > _MAX_DECIMAL_CHARS:
+                return _convert(value, rule, label)
+            for test, expected in plan:
+                if not test(number, text):
+                    _refuse(label, expected, value)
+            return text
+
+        numeric = any(key in _NUMERIC for key in rule)
+        return decimal
+    return lambda value: _convert(value, rule, label)
 
 
 def _query_text(value: object) -> str:
@@ -176,6 +266,42 @@ def _query_text(value: object) -> str:
 def _either(names: tuple[str, ...]) -> str:
     """("a", "b", "c") -> "a, b or c"."""
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+class _Field(NamedTuple):
+    """One parameter, ready for the hot path."""
+
+    py: str
+    wire: str
+    location: str
+    required: bool
+    generate: bool  # the client makes it up when not given (new_order's cl_ord_id)
+    symbol_rule: bool
+    convert: _Convert
+    param: Param
+
+
+_FIELDS: dict[str, tuple[Operation, tuple[_Field, ...]]] = {}
+
+
+def _fields(op: Operation) -> tuple[_Field, ...]:
+    entry = _FIELDS.get(op.name)
+    if entry is None or entry[0] is not op:  # built once per operation of the table
+        fields = tuple(
+            _Field(
+                p.py,
+                p.wire,
+                p.location,
+                p.required,
+                "generate" in p.rule,
+                "symbol_rule" in p.rule,
+                _converter(p.rule, p.py),
+                p,
+            )
+            for p in op.params
+        )
+        entry = _FIELDS[op.name] = (op, fields)
+    return entry[1]
 
 
 def prepare(
@@ -203,26 +329,28 @@ def prepare(
             problem = "is required" if kind == "required" else "is not allowed"
             raise ValidationError(op.name, name, f"{name} {problem} when {other} is {expected}", sentence=True)
     symbol_rules = _symbol_rules(op, values, rules) if rules else None
-    for param in op.params:
-        value = values.get(param.py)
-        if value is None and "generate" in param.rule:
-            value = new_client_order_id()  # so that the order can be looked up if its answer is lost
+    for field in _fields(op):
+        value = values.get(field.py)
         if value is None:
-            if param.required:
-                raise ValidationError(op.name, param.py, f"{param.py} is required", sentence=True)
-            continue
+            if field.generate:
+                value = new_client_order_id()  # so that the order can be looked up if its answer is lost
+            elif field.required:
+                raise ValidationError(op.name, field.py, f"{field.py} is required", sentence=True)
+            else:
+                continue
         try:
-            converted = _convert(value, param.rule, param.py)
+            converted = field.convert(value)
         except _Refused as refused:
-            raise ValidationError(op.name, param.py, str(refused), sentence=True) from None
-        if rules and "symbol_rule" in param.rule:
-            _check_symbol_rule(op, param, rules, symbol_rules, converted)
-        if param.location == "query":
-            query.append((param.wire, _query_text(converted)))
-        elif param.location == "header":
-            headers.append((param.wire, _query_text(converted)))
-        elif body is not None:
-            body[param.wire] = converted
+            raise ValidationError(op.name, field.py, str(refused), sentence=True) from None
+        if rules and field.symbol_rule:
+            _check_symbol_rule(op, field.param, rules, symbol_rules, converted)
+        if field.location == "body":
+            if body is not None:
+                body[field.wire] = converted
+        elif field.location == "query":
+            query.append((field.wire, _query_text(converted)))
+        else:
+            headers.append((field.wire, _query_text(converted)))
     return query, headers, body
 
 
