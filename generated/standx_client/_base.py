@@ -20,6 +20,7 @@ import json
 import math
 import os
 import time
+import types
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -263,6 +264,19 @@ class _ClientCore(Generic[TransportT]):
 
     _transport_kind: type
     _http: httpx.Client | httpx.AsyncClient
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" not in cls.__dict__:  # a mistyped option's TypeError names the class called (StandX)
+            init = _ClientCore.__init__
+            named = types.FunctionType(init.__code__, init.__globals__, init.__name__, init.__defaults__)
+            named.__kwdefaults__, named.__annotations__ = init.__kwdefaults__, init.__annotations__
+            named.__doc__, named.__module__, named.__qualname__ = (
+                init.__doc__,
+                cls.__module__,
+                f"{cls.__qualname__}.__init__",
+            )
+            setattr(cls, "__init__", named)  # noqa: B010
 
     def __init__(
         self,

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import inspect
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -346,8 +348,11 @@ def test_bad_policies_and_per_call_timeouts_are_refused() -> None:
     client, recorder = _client({})
     with pytest.raises(ValidationError, match="timeout: must be a finite number"):
         client.health(timeout="5")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match=r"StandX|unexpected keyword"):
+    with pytest.raises(TypeError, match=re.escape("StandX.__init__() got an unexpected keyword argument 'jwtt'")):
         StandX(jwtt="x")  # type: ignore[call-arg]
+    assert "settle_margin" in inspect.signature(StandX).parameters and "settle_margin:" in (
+        StandX.__init__.__doc__ or ""
+    )
     assert recorder.requests == []
 
 

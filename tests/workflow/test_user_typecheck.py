@@ -20,10 +20,12 @@ with StandX() as client:
 """
 
 BAD = """
-from standx_client import StandX
+from standx_client import AsyncStandX, StandX
 
 StandX().query_symbol_price(symbl="BTC-USD")
 mark: int = StandX().query_symbol_price(symbol="BTC-USD").mark_price
+StandX(jwtt="x", base_ur="https://perps.standx.com", timeout="5")
+AsyncStandX.from_env(retyr=None)
 """
 
 
@@ -42,4 +44,9 @@ def test_user_snippet_type_checks_against_the_installed_package(tmp_path: Path) 
     assert "import-not-found" not in output and "import-untyped" not in output
     assert status == 1
     assert 'Unexpected keyword argument "symbl"' in output
+    # the constructors take every option by name and type: a misspelled or mistyped option is a mypy error
+    assert 'Unexpected keyword argument "jwtt" for "StandX"' in output
+    assert 'Unexpected keyword argument "base_ur" for "StandX"' in output
+    assert 'Argument "timeout" to "StandX" has incompatible type "str"' in output
+    assert 'Unexpected keyword argument "retyr" for "from_env" of "_ClientCore"' in output
     assert 'Incompatible types in assignment (expression has type "Decimal", variable has type "int")' in output
