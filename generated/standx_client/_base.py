@@ -271,11 +271,8 @@ class _ClientCore(Generic[TransportT]):
             init = _ClientCore.__init__
             named = types.FunctionType(init.__code__, init.__globals__, init.__name__, init.__defaults__)
             named.__kwdefaults__, named.__annotations__ = init.__kwdefaults__, init.__annotations__
-            named.__doc__, named.__module__, named.__qualname__ = (
-                init.__doc__,
-                cls.__module__,
-                f"{cls.__qualname__}.__init__",
-            )
+            named.__doc__ = _ClientCore.__doc__  # the options, for help() and IDEs
+            named.__module__, named.__qualname__ = cls.__module__, f"{cls.__qualname__}.__init__"
             setattr(cls, "__init__", named)  # noqa: B010
 
     def __init__(
