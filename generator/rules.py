@@ -20,6 +20,8 @@ from typing import Any, NoReturn
 from openapi_python_client import strings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from spec_loader import chain
+
 from overlays._validate import INTEGER_FORMATS, KEYWORDS
 
 # Keywords that describe and never constrain.
@@ -97,16 +99,15 @@ assert set(_ARGUMENTS) == set().union(*KEYWORDS.values()), "a reader for every k
 
 
 class RequestRules:
-    """Rules of request parameters and body fields; `target` looks one `$ref` up in the spec."""
+    """Rules of request parameters and body fields of the spec document `doc`."""
 
-    def __init__(self, target: Callable[[str], Any]) -> None:
-        self.target = target
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
 
     def flatten(self, schema: Any, where: str) -> dict[str, Any]:
         """The schema with its `$ref` chain merged in: keywords beside a `$ref` apply too (OpenAPI 3.1)."""
         merged: dict[str, Any] = {}
-        node = schema
-        while True:
+        for _, node in chain(self.doc, schema):
             if not isinstance(node, dict):
                 refuse(where, f"a schema must be an object, got {node!r}")
             for key, value in node.items():
@@ -115,9 +116,7 @@ class RequestRules:
                     refuse(where, f"{key} is set beside a $ref and in its target with different values; set it once")
                 if key != "$ref":
                     merged.setdefault(key, value)  # beside the $ref wins: a field's own description
-            if "$ref" not in node:
-                return merged
-            node = self.target(node["$ref"])
+        return merged
 
     def rule(self, schema: Any, where: str) -> dict[str, Any]:
         """One value's rule: its kind, the checks the validator runs, and the client's own extensions."""

@@ -5,10 +5,11 @@
     python tools/spec_diff.py --base REF [--path openapi/standx.yaml] [NEW]   # old side from `git show REF:PATH`
     python tools/spec_diff.py OLD NEW                                          # two files
 
-Both documents are loaded, their `$ref`s resolved (siblings of a `$ref` win, as in OpenAPI 3.1, and
-cycles are cut), and every operation (matched by operationId) is compared: parameters, request body,
-security and responses, schemas recursively. Each change is classified from the point of view of a
-client built from the old document, and the direction matters:
+Both documents are loaded and their `$ref`s resolved by the project's one spec loader
+(generator/spec_loader.py; siblings of a `$ref` win, as in OpenAPI 3.1), schema cycles are cut, and every
+operation (matched by operationId) is compared: parameters, request body, security and responses, schemas
+recursively. Each change is classified from the point of view of a client built from the old document, and
+the direction matters:
 
 * request side (what the client sends): narrowing is breaking (enum value removed, new required field or
   parameter, optional made required, type narrowed, constraint tightened), widening is not;
@@ -30,9 +31,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "generator"))
+from spec_loader import SpecError, merged, parse  # noqa: E402
+
 DEFAULT_PATH = "openapi/standx.yaml"
 
 BREAKING = "breaking"
@@ -138,26 +140,7 @@ class Resolver:
 
     def deref(self, node: Any) -> tuple[Any, str | None]:
         """The node with its `$ref` chain followed (sibling keywords override), and the first ref's name."""
-        first: str | None = None
-        seen: set[str] = set()
-        siblings: dict[str, Any] = {}
-        while isinstance(node, dict) and "$ref" in node:
-            ref = node["$ref"]
-            if not isinstance(ref, str) or not ref.startswith("#/") or ref in seen:
-                break
-            seen.add(ref)
-            first = first or ref
-            siblings = {**{k: v for k, v in node.items() if k != "$ref"}, **siblings}
-            target: Any = self.doc
-            for part in ref[2:].split("/"):
-                part = part.replace("~1", "/").replace("~0", "~")
-                if not isinstance(target, dict) or part not in target:
-                    raise SpecError(f"unresolvable $ref {ref!r}")
-                target = target[part]
-            node = target
-        if siblings and isinstance(node, dict):
-            node = {**node, **siblings}
-        return node, first
+        return merged(self.doc, node)
 
     def schema(self, node: Any) -> tuple[dict[str, Any], str | None]:
         """A schema with its `$ref` followed and `allOf` merged into one object schema."""
@@ -194,10 +177,6 @@ class Resolver:
         if isinstance(node, list):
             return [self.canonical(v, depth + 1) for v in node]
         return node
-
-
-class SpecError(Exception):
-    """The input is not an OpenAPI document this tool can read."""
 
 
 # --- Comparison -------------------------------------------------------------------------------------------------
@@ -767,13 +746,7 @@ class Differ:
 
 
 def load(text: str | bytes, label: str) -> dict[str, Any]:
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{label}: not YAML: {exc}") from None
-    if not isinstance(doc, dict) or not ("openapi" in doc or "swagger" in doc) or "paths" not in doc:
-        raise SpecError(f"{label}: not an OpenAPI document")
-    return doc
+    return parse(text, label)
 
 
 def compare(old: dict[str, Any], new: dict[str, Any], old_label: str = "old", new_label: str = "new") -> Report:

@@ -14,7 +14,8 @@ from __future__ import annotations
 from .app import create_app
 from .config import FaultConfig, MarketConfig, MockConfig, RandomWalk, SymbolConfig
 from .server import MockServer, run_in_thread, serve, serve_server
-from .spec_loader import SpecError, SpecHashMismatch
+from .spec import SpecHashMismatch
+from .spec_loader import SpecError
 from .testing import MockAccount, MockExchange
 
 __all__ = [

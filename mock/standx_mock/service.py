@@ -14,15 +14,14 @@ from .handlers import HANDLERS
 from .limits import RateLimiter
 from .signin import SignInService
 from .spec import Operation, Spec
-from .spec_loader import SpecError, load_spec_document
+from .spec_loader import SpecError
 from .state import ExchangeState
 
 
 class MockService:
     def __init__(self, config: MockConfig) -> None:
         self.config = config
-        doc, digest = load_spec_document(config.spec_path, config.spec_sha256, config.verify_spec_hash)
-        self.spec = Spec(doc, digest)
+        self.spec = Spec.load(config.spec_path, config.spec_sha256, config.verify_spec_hash)
         missing = sorted(op.operation_id for op in self.spec.operations if op.operation_id not in HANDLERS)
         if missing:
             raise SpecError(f"the spec has operations the mock does not implement: {', '.join(missing)}")

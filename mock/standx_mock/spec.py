@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker  # type: ignore[import-untyped]
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from .spec_loader import SpecError, pointer, resolve
+from .spec_loader import SpecError, chain, load, pointer, resolve
 
 SPEC_URI = "urn:standx-mock:spec"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -24,6 +26,22 @@ FORBIDDEN_WHEN = "x-standx-forbidden-when"
 
 class RequestInvalid(Exception):
     """The request does not match the spec; the message names the offending field."""
+
+
+class SpecHashMismatch(SpecError):
+    """The spec file is not the one this mock was built for."""
+
+
+def expected_spec_hash() -> str:
+    """The sha256 of the spec `make generate` built this package from (`_spec_hash.py`)."""
+    try:
+        module = importlib.import_module("standx_mock._spec_hash")
+    except ModuleNotFoundError:
+        raise SpecError("standx_mock/_spec_hash.py is missing: run `make generate`") from None
+    value = getattr(module, "SPEC_SHA256", None)
+    if not isinstance(value, str):
+        raise SpecError("standx_mock/_spec_hash.py does not define SPEC_SHA256")
+    return value
 
 
 INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
@@ -85,6 +103,19 @@ def _json_constant(name: str) -> Any:
 class Spec:
     """The parsed spec: routing table, compiled validators, security schemes."""
 
+    @classmethod
+    def load(cls, path: Path, expected_sha256: str | None, verify: bool = True) -> Spec:
+        """The spec at `path`; refused when its sha256 is not the expected one (None: the packaged spec's)."""
+        doc, _, digest = load(path)
+        if verify:
+            want = expected_sha256 if expected_sha256 is not None else expected_spec_hash()
+            if digest != want:
+                raise SpecHashMismatch(
+                    f"refusing to start: sha256 of {path} is {digest}, but the mock was built for {want}. "
+                    "Regenerate with `make generate`."
+                )
+        return cls(doc, digest)
+
     def __init__(self, doc: dict[str, Any], sha256: str = "") -> None:
         self.doc = doc
         self.sha256 = sha256
@@ -108,9 +139,8 @@ class Spec:
     def _ref_pointer(self, node: Any, default: str) -> str:
         """Pointer of the node a `$ref` chain ends at (or `default` when it is inline)."""
         ptr = default
-        while isinstance(node, dict) and "$ref" in node:
-            ptr = node["$ref"][1:]
-            node = self.resolve({"$ref": node["$ref"]})
+        for ref, _ in chain(self.doc, node):
+            ptr = default if ref is None else ref[1:]
         return ptr
 
     def _security_schemes(self) -> dict[str, str]:

@@ -1,87 +1,107 @@
-"""Read the OpenAPI document, check its hash, and follow its local `$ref`s: the one place the mock loads
-the spec (the routing and validation in `spec`, the stream table in `ws` and the plugin's tables all
-start from `load_spec_document` and `resolve`)."""
+# Copied from generator/spec_loader.py by `make generate`. Do not edit here: edit generator/spec_loader.py.
+"""Read an OpenAPI document and follow its local `$ref`s: the one spec loader of the generator, the mock and
+tools/spec_diff.py.
+
+The generator and the tools import it from generator/; `make generate` copies it into the mock package
+(`standx_mock/spec_loader.py`, like the mock's copy of the spec), so an installed mock needs no generator.
+Standard library and PyYAML only.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import importlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml  # type: ignore[import-untyped]
 
 MAX_REF_HOPS = 50
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: ~10x faster
 
 
 class SpecError(Exception):
-    """The spec cannot be served (missing file, bad hash, unsupported construct)."""
+    """The document cannot be used: unreadable, not OpenAPI 3.1, a `$ref` that is remote, dangles or loops."""
 
 
-class SpecHashMismatch(SpecError):
-    pass
+class Loaded(NamedTuple):
+    doc: dict[str, Any]
+    raw: bytes  # the file's bytes, as hashed
+    sha256: str
 
 
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def pointer(*tokens: str) -> str:
-    """A JSON pointer from its tokens (`pointer("paths", "/api/x")` is `/paths/~1api~1x`)."""
-    return "".join("/" + _escape(t) for t in tokens)
-
-
-def resolve(doc: dict[str, Any], node: Any) -> Any:
-    """Follow local `$ref`s (`#/...`) from `node` until a node that is not a reference."""
-    hops = 0
-    while isinstance(node, dict) and "$ref" in node:
-        ref = node["$ref"]
-        if not isinstance(ref, str) or not ref.startswith("#/"):
-            raise SpecError(f"only local references are supported, got {ref!r}")
-        target: Any = doc
-        for token in ref[2:].split("/"):
-            token = token.replace("~1", "/").replace("~0", "~")
-            try:
-                target = target[token]
-            except (KeyError, TypeError):
-                raise SpecError(f"unresolvable reference {ref!r}") from None
-        node = target
-        hops += 1
-        if hops > MAX_REF_HOPS:
-            raise SpecError(f"reference loop at {ref!r}")
-    return node
-
-
-def expected_spec_hash() -> str:
+def parse(raw: bytes | str, label: str) -> dict[str, Any]:
+    """An OpenAPI 3.1 document from YAML (or JSON) text; SpecError naming `label` otherwise."""
     try:
-        module = importlib.import_module("standx_mock._spec_hash")
-    except ModuleNotFoundError:
-        raise SpecError(
-            "standx_mock/_spec_hash.py is missing: run `make generate` (or `python mock/sync_spec.py`)"
-        ) from None
-    value = getattr(module, "SPEC_SHA256", None)
-    if not isinstance(value, str):
-        raise SpecError("standx_mock/_spec_hash.py does not define SPEC_SHA256")
-    return value
+        doc = yaml.load(raw, Loader=_YAML_LOADER)
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{label}: not YAML: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("paths"), dict):
+        raise SpecError(f"{label}: not an OpenAPI document (no paths)")
+    if not str(doc.get("openapi", "")).startswith("3.1"):
+        raise SpecError(f"{label}: only OpenAPI 3.1 documents are supported, got {doc.get('openapi')!r}")
+    return doc
 
 
-def load_spec_document(path: Path, expected_sha256: str | None, verify: bool = True) -> tuple[dict[str, Any], str]:
-    """Read and parse the spec; refuse it when its sha256 is not the expected one."""
+def load(path: Path) -> Loaded:
+    """Read, hash and parse the document at `path`."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise SpecError(f"cannot read the OpenAPI spec {path}: {exc.strerror}") from None
-    digest = hashlib.sha256(raw).hexdigest()
-    if verify:
-        want = expected_sha256 if expected_sha256 is not None else expected_spec_hash()
-        if digest != want:
-            raise SpecHashMismatch(
-                f"refusing to start: sha256 of {path} is {digest}, but the mock was built for {want}. "
-                "Regenerate with `make generate` (or `python mock/sync_spec.py`)."
-            )
-    doc = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: ~10x faster start-up
-    if not isinstance(doc, dict) or not isinstance(doc.get("paths"), dict):
-        raise SpecError(f"{path} is not an OpenAPI document (no paths)")
-    if not str(doc.get("openapi", "")).startswith("3.1"):
-        raise SpecError(f"{path}: only OpenAPI 3.1 documents are supported, got {doc.get('openapi')!r}")
-    return doc, digest
+    return Loaded(parse(raw, str(path)), raw, hashlib.sha256(raw).hexdigest())
+
+
+def pointer(*tokens: str) -> str:
+    """A JSON pointer from its tokens (`pointer("paths", "/api/x")` is `/paths/~1api~1x`)."""
+    return "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in tokens)
+
+
+def target(doc: dict[str, Any], ref: Any) -> Any:
+    """The node a local `$ref` (`#/...`) points at: one step."""
+    if not isinstance(ref, str) or not ref.startswith("#/"):
+        raise SpecError(f"only local references are supported, got {ref!r}")
+    node: Any = doc
+    for token in ref[2:].split("/"):
+        token = token.replace("~1", "/").replace("~0", "~")
+        if not isinstance(node, dict) or token not in node:
+            raise SpecError(f"unresolvable reference {ref!r}")
+        node = node[token]
+    return node
+
+
+def chain(doc: dict[str, Any], node: Any) -> Iterator[tuple[str | None, Any]]:
+    """`node` and every node its `$ref` chain reaches, in order, each with the `$ref` that led to it
+    (None for `node` itself). The last one is not a reference."""
+    ref: str | None = None
+    hops = 0
+    while True:
+        yield ref, node
+        if not isinstance(node, dict) or "$ref" not in node:
+            return
+        ref = node["$ref"]
+        node = target(doc, ref)
+        hops += 1
+        if hops > MAX_REF_HOPS:
+            raise SpecError(f"reference loop at {ref!r}")
+
+
+def resolve(doc: dict[str, Any], node: Any) -> Any:
+    """The node at the end of `node`'s `$ref` chain."""
+    *_, (_, end) = chain(doc, node)
+    return end
+
+
+def merged(doc: dict[str, Any], node: Any) -> tuple[Any, str | None]:
+    """The end of `node`'s `$ref` chain with the keywords beside each `$ref` merged in, the nearest winning
+    (OpenAPI 3.1: a field's own description beside a `$ref` to a shared schema), and the first `$ref`."""
+    siblings: dict[str, Any] = {}
+    first: str | None = None
+    end: Any = node
+    for ref, end in chain(doc, node):
+        first = first or ref
+        if isinstance(end, dict) and "$ref" in end:
+            siblings = {**{k: v for k, v in end.items() if k != "$ref"}, **siblings}
+    if siblings and isinstance(end, dict):
+        end = {**end, **siblings}
+    return end, first

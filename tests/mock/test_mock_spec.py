@@ -1,4 +1,4 @@
-"""Spec loading: hash pinning, operation coverage, the CLI and the spec sync script."""
+"""Spec loading: hash pinning, operation coverage, the CLI."""
 
 from __future__ import annotations
 
@@ -113,18 +113,3 @@ def test_cli_refuses_an_altered_spec(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert "refusing to start" in result.stderr
-
-
-def test_sync_spec_script(tmp_path: Path) -> None:
-    script = MOCK_ROOT / "sync_spec.py"
-    dest = tmp_path / "pkg"
-    cmd = [sys.executable, str(script), "--source", str(DEFAULT_SPEC_PATH), "--dest", str(dest)]
-    assert subprocess.run([*cmd, "--check"], capture_output=True).returncode == 1
-    subprocess.run(cmd, check=True, capture_output=True)
-    assert (dest / "standx.yaml").read_bytes() == DEFAULT_SPEC_PATH.read_bytes()
-    assert f'SPEC_SHA256 = "{SPEC_SHA256}"' in (dest / "_spec_hash.py").read_text()
-    # Byte-identical to what `make generate` wrote into the package.
-    assert (dest / "_spec_hash.py").read_bytes() == (MOCK_ROOT / "standx_mock" / "_spec_hash.py").read_bytes()
-    assert subprocess.run([*cmd, "--check"], capture_output=True).returncode == 0
-    (dest / "standx.yaml").write_text("changed")
-    assert subprocess.run([*cmd, "--check"], capture_output=True).returncode == 1
