@@ -31,7 +31,7 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(VENV)/.installed node_modules/.installed  ## create .venv and node_modules
 
-generate: $(VENV)/.installed  ## regenerate generated/standx_client (and the mock's spec copy) from openapi/standx.yaml
+generate: $(VENV)/.installed  ## regenerate generated/standx_client (and the mock's copies) from openapi/standx.yaml
 	$(PY) generator/generate.py
 
 check-generated: $(VENV)/.installed  ## fail if the committed generated code differs from a fresh generation

@@ -10,10 +10,11 @@ Runs the pinned openapi-python-client with this project's extensions:
   lean path, so openapi-python-client's sync/asyncio functions, `client.py` and `errors.py` are not kept;
 * files rendered from the whole spec: the operation table (`_operations.py`, request rules from rules.py:
   every schema keyword enforced by the client or refused), the StandX facade
-  (`_facade.py`) and the spec stamp (`_spec_info.py`);
+  (`_facade.py`), the spec stamp (`_spec_info.py`) and the exchange's documented figures (`_tables.py`:
+  hosts, limits, enums; tables.py);
 
 then lays `overlays/` into the package and puts a do-not-edit banner on every file. The mock gets its
-copies: the spec and its hash, and the one spec loader (spec_loader.py).
+copies: the spec and its hash, `_tables.py`, and the one spec loader (spec_loader.py).
 Usage: python generator/generate.py [--out-root DIR] [--spec FILE] [--check] [--quiet]
 (defaults: the repository root and openapi/standx.yaml). It lists the files it changed; --check generates into
 a temporary directory instead and reports, with real paths, how the output root differs from it (exit 1).
@@ -63,6 +64,7 @@ from openapi_python_client.parser.properties import (  # noqa: E402
 from rules import RequestRules, check_names  # noqa: E402
 from rules import py_name as _py  # noqa: E402
 from spec_loader import SpecError, load, resolve, target  # noqa: E402
+from tables import api_tables, host_names  # noqa: E402
 
 _SCALARS = {"string", "number", "integer", "null"}
 
@@ -206,6 +208,7 @@ class Spec:
     def operations(self) -> dict[str, dict[str, Any]]:
         """operationId -> how to send it: host, method, path, auth, signing, parameters with their rules."""
         default_server = self.doc["servers"][0]["url"]
+        hosts = host_names(self.doc)  # server URL -> its name in x-standx-hosts
         table: dict[str, dict[str, Any]] = {}
         for path, item in self.doc["paths"].items():
             for method in ("get", "post", "put", "delete", "patch"):
@@ -242,7 +245,7 @@ class Spec:
                 table[op["operationId"]] = {
                     "name": op["operationId"],
                     "method": method.upper(),
-                    "host": server.split("://", 1)[1].split(".", 1)[0],
+                    "host": hosts.get(server) or _no_host(op_id, server),
                     "path": path,
                     "auth": "bearerAuth" in schemes,
                     "signed": "bodySignature" in schemes,
@@ -269,6 +272,10 @@ class Spec:
                 if prop.get("x-standx-secret"):
                     fields.setdefault(name, set()).add(prop_name)
         return fields
+
+
+def _no_host(operation: str, url: str) -> str:
+    raise SystemExit(f"openapi/standx.yaml: {operation}: its server {url} is not a host of x-standx-hosts")
 
 
 def _settle(idempotent: Any) -> tuple[str, tuple[str, ...], str, tuple[str, ...], dict[str, Any]] | None:
@@ -467,6 +474,7 @@ def _patch_project(spec: Spec) -> None:
             "_facade.py": {"methods": methods},
             "_commands.py": _command_table(methods, spec),
             "_spec_info.py": {},
+            "_tables.py": api_tables(spec.doc),
         }
         for filename, context in extras.items():
             template = self.env.get_template(f"{filename}.jinja")
@@ -597,8 +605,8 @@ def _stamp(package_dir: Path) -> None:
 
 
 def _copy_for_mock(out_root: Path, spec: Spec, package_dir: Path) -> None:
-    """The mock's generated files: the spec and its hash, and the spec loader. The mock reads no other part of the
-    generated tree, so it installs without the client."""
+    """The mock's generated files: the spec and its hash, the tables (the client's, byte for byte) and the
+    spec loader. The mock reads no other part of the generated tree, so it installs without the client."""
     mock_dir = out_root / "mock" / "standx_mock"
     mock_dir.mkdir(parents=True, exist_ok=True)
     (mock_dir / "standx.yaml").write_bytes(spec.raw_bytes)
@@ -606,16 +614,17 @@ def _copy_for_mock(out_root: Path, spec: Spec, package_dir: Path) -> None:
         f'{BANNER}\n"""sha256 of standx.yaml, the spec this mock was built from."""\n\nSPEC_SHA256 = "{spec.sha256}"\n',
         encoding="utf-8",
     )
+    shutil.copyfile(package_dir / "_tables.py", mock_dir / "_tables.py")
     loader = (HERE / "spec_loader.py").read_text(encoding="utf-8")
     banner = COPY_BANNER.format(path="generator/spec_loader.py")
     (mock_dir / "spec_loader.py").write_text(f"{banner}\n{loader}", encoding="utf-8")
 
 
 # Everything `make generate` writes, relative to the output root.
-# Everything `make generate` writes: the package, and the mock's copies of the spec, its hash and the loader.
+# Everything `make generate` writes: the package, and the mock's copies of the spec, its hash, the tables, the loader.
 OUTPUTS = (
     f"generated/{PACKAGE}",
-    *(f"mock/standx_mock/{name}" for name in ("standx.yaml", "_spec_hash.py", "spec_loader.py")),
+    *(f"mock/standx_mock/{name}" for name in ("standx.yaml", "_spec_hash.py", "_tables.py", "spec_loader.py")),
 )
 
 

@@ -32,6 +32,7 @@ import httpx
 from . import _json, models  # models: each loads on first use; `models.Order` keeps get_type_hints working
 from ._httpx_compat import async_transport_for, transport_for
 from ._operation import Operation
+from ._tables import HOSTS
 from ._validate import declared_headers, prepare
 from .exceptions import (
     APIError,
@@ -57,9 +58,10 @@ from .signing import SigningKey, signature_headers
 T = TypeVar("T")
 TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
 
-DEFAULT_BASE_URL = "https://perps.standx.com"
-DEFAULT_GEO_URL = "https://geo.standx.com"
-DEFAULT_AUTH_URL = "https://api.standx.com"
+# The spec's hosts (x-standx-hosts); each operation names the one it lives on.
+DEFAULT_BASE_URL = HOSTS["perps"]
+DEFAULT_GEO_URL = HOSTS["geo"]
+DEFAULT_AUTH_URL = HOSTS["auth"]
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 DEFAULT_RETRY = RetryPolicy()
 DEFAULT_RATE_LIMIT = RateLimit()
@@ -236,10 +238,10 @@ class _ClientCore(Generic[TransportT]):
         jwt: the access token from the StandX sign-in (sent as `Authorization: Bearer`).
         signing_key: the ed25519 key the JWT is bound to (base58 as the StandX web page exports it, hex,
             base64, a 32-byte seed or a 64-byte Solana secret key; or a `SigningKey`).
-        base_url: the perps host, without `/api` (default `https://perps.standx.com`). https only, except
-            on loopback (the local mock exchange).
-        geo_url: the geo host (`query_region`).
-        auth_url: the auth host (wallet sign-in).
+        base_url: the perps host, without `/api` (default `DEFAULT_BASE_URL`, the spec's). https only,
+            except on loopback (the local mock exchange).
+        geo_url: the geo host (`query_region`; default `DEFAULT_GEO_URL`).
+        auth_url: the auth host (wallet sign-in; default `DEFAULT_AUTH_URL`).
         session_id: default `x-session-id` for the operations that take it (new_order, cancel_order), so
             their results are pushed on the order response stream with that session id.
         impersonate: default `x-impersonate` (vault owners act for a vault).
@@ -251,7 +253,7 @@ class _ClientCore(Generic[TransportT]):
         rate_limit: the per-account credit bucket applied to authenticated calls, shared by every thread
             and task of this client; None: off. The default stays 10% under the documented figures.
         ip_rate_limit: the per-IP request limit applied to every call, shared by every client of the process
-            on the same host; None: off. The default admits 45 requests in any second (50 documented).
+            on the same host; None: off. The default stays 10% under the documented figure.
         settle_margin: seconds after an order's attempt deadline during which it is still taken to be able to
             land; `resolve_order` answers `OrderAbsent` only after it (see the README's order safety).
         warn_before_expiry: seconds before the JWT's `exp` at which `TokenExpiringWarning` fires once.
@@ -319,7 +321,7 @@ class _ClientCore(Generic[TransportT]):
         self._hosts = {
             "perps": _check_url("base_url", base_url, DEFAULT_BASE_URL),
             "geo": _check_url("geo_url", geo_url, DEFAULT_GEO_URL),
-            "api": _check_url("auth_url", auth_url, DEFAULT_AUTH_URL),
+            "auth": _check_url("auth_url", auth_url, DEFAULT_AUTH_URL),
         }
         self._defaults = {"x-session-id": session_id, "x-impersonate": impersonate}
         self._retry = retry or NO_RETRY

@@ -23,7 +23,7 @@ class Operation:
 
     name: str
     method: str
-    host: str  # the first label of the operation's server: "perps", "geo", "api"
+    host: str  # the name of the operation's server in the spec's x-standx-hosts: "perps", "geo", "auth"
     path: str
     auth: bool  # bearer JWT required
     signed: bool  # ed25519 body signature required

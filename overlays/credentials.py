@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._base import DEFAULT_AUTH_URL, jwt_claims, jwt_expiry
+from ._tables import CHAIN_BSC
 from .exceptions import (
     APIError,
     CredentialsError,
@@ -374,7 +375,7 @@ def _check_challenge(payload: Mapping[str, Any], wallet: Wallet, request_id: str
     address = payload.get("address")
     same = (
         isinstance(address, str) and address.lower() == wallet.address.lower()
-        if wallet.chain == "bsc"
+        if wallet.chain == CHAIN_BSC
         else address == wallet.address
     )
     if not same:

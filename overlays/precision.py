@@ -13,14 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Context, Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from .exceptions import ValidationError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # not at run time: the generator imports this module (via _validate) from overlays/
+    from ._tables import SideValue
     from .models.symbol_info import SymbolInfo
 
 EXACT = Context(prec=200)  # remainders of any decimal the validator lets out (64 characters): no DivisionImpossible
+# Buys round down and sells round up. Typed with the spec's sides, so mypy refuses a key the spec does not list.
+_ROUNDING: dict[SideValue, str] = {"buy": ROUND_FLOOR, "sell": ROUND_CEILING}
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,9 @@ class SymbolRules:
             max_qty=max_qty,
         )
 
-    def round_price(self, price: Decimal, side: Literal["buy", "sell"] | None = None) -> Decimal:
+    def round_price(self, price: Decimal, side: SideValue | None = None) -> Decimal:
         """To the tick: buys round down and sells round up (never a worse price); no side rounds to nearest."""
-        rounding = {"buy": ROUND_FLOOR, "sell": ROUND_CEILING}.get(side or "")
+        rounding = _ROUNDING.get(side) if side is not None else None
         if rounding is None:
             return price.quantize(self.price_tick)
         return price.quantize(self.price_tick, rounding=rounding)

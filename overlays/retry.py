@@ -8,7 +8,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ._tables import ACCOUNT_CAPACITY, ACCOUNT_COST, ACCOUNT_REFILL_PER_SECOND, IP_REQUESTS_PER_SECOND
 from .exceptions import APIError, RateLimitError, ResponseDecodeError, StandXError, TransportError
+
+#: The client's policy on the documented limits (the spec's x-standx-limits): stay this fraction under them.
+#: The client sends in step with its own clock, but the exchange counts arrivals, and network jitter bunches them.
+SAFETY_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -59,14 +64,13 @@ NO_RETRY = RetryPolicy(attempts=1)
 class RateLimit:
     """A token bucket: each request costs `cost`, at most `capacity` saved up, `refill_per_second` back.
 
-    The default is the documented per-account credit bucket (45 credits a request, burst 900, refill
-    1000/s) with a 10% margin on burst and refill (810 and 900/s): the client sends in step with its own
-    clock, but the exchange counts arrivals, and network jitter bunches them.
+    The default is the documented per-account credit bucket (the spec's x-standx-limits.account) with
+    `SAFETY_MARGIN` taken off its burst and refill.
     """
 
-    cost: float = 45.0
-    capacity: float = 810.0
-    refill_per_second: float = 900.0
+    cost: float = float(ACCOUNT_COST)
+    capacity: float = ACCOUNT_CAPACITY * (1 - SAFETY_MARGIN)
+    refill_per_second: float = ACCOUNT_REFILL_PER_SECOND * (1 - SAFETY_MARGIN)
 
     def __post_init__(self) -> None:
         for name in ("cost", "capacity", "refill_per_second"):
@@ -77,9 +81,15 @@ class RateLimit:
             raise ValueError(f"RateLimit.capacity ({self.capacity}) must be at least one request's cost ({self.cost})")
 
 
-#: The documented per-IP limit is 50 requests/s, whatever the account. A bucket admits at most
-#: `capacity + refill_per_second` requests in any one second: 5 + 40 = 45, a 10% margin.
-IP_RATE_LIMIT = RateLimit(cost=1.0, capacity=5.0, refill_per_second=40.0)
+#: The documented per-IP limit (x-standx-limits.ip: requests a second, whatever the account), `SAFETY_MARGIN` under
+#: it. A bucket admits at most `capacity + refill_per_second` requests in any one second: a burst of `_IP_BURST`
+#: of the documented rate, the rest as refill.
+_IP_BURST = 0.1
+IP_RATE_LIMIT = RateLimit(
+    cost=1.0,
+    capacity=IP_REQUESTS_PER_SECOND * _IP_BURST,
+    refill_per_second=IP_REQUESTS_PER_SECOND * (1 - SAFETY_MARGIN - _IP_BURST),
+)
 
 
 class CreditBucket:

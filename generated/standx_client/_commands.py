@@ -16,7 +16,7 @@ class Command(NamedTuple):
 # tag -> its description in the spec
 TAGS: dict[str, str] = {
     "account": "Read-only views of the authenticated account: orders, trades, position configuration, positions, balance and funding history.",
-    "auth": "Wallet sign-in on the auth host `https://api.standx.com`: prepare_signin issues a challenge bound to a fresh ed25519 request-signing key, the wallet (EVM/BSC or Solana) signs it, and login exchanges the signature for the access JWT.",
+    "auth": "Wallet sign-in on the auth host: prepare_signin issues a challenge bound to a fresh ed25519 request-signing key, the wallet (EVM/BSC or Solana) signs it, and login exchanges the signature for the access JWT.",
     "kline": "Public candlestick (TradingView UDF style) data and the kline server clock.",
     "market": "Public market data: symbol configuration, market and price snapshots, order book, recent trades, funding rates and the market overview.",
     "system": "Service health and the geo service that reports the caller's region and the server time.",
@@ -34,7 +34,7 @@ COMMANDS: dict[str, Command] = {
             "qty": "Order quantity in the base asset.",
             "time_in_force": "Time in force.",
             "reduce_only": "Only reduce the position if true.",
-            "x_session_id": "Session id of the caller's order response stream (`wss://perps.standx.com/ws-api/v1`).",
+            "x_session_id": "Session id of the caller's order response stream (ws-api).",
             "x_impersonate": "Vault id to act for (vault owners only).",
             "price": "Limit price.",
             "cl_ord_id": "Client order id.",
@@ -48,7 +48,7 @@ COMMANDS: dict[str, Command] = {
         tag="trade",
         summary="Cancel an order.",
         help={
-            "x_session_id": "Session id of the caller's order response stream (`wss://perps.standx.com/ws-api/v1`).",
+            "x_session_id": "Session id of the caller's order response stream (ws-api).",
             "x_impersonate": "Vault id to act for (vault owners only).",
             "order_id": "Exchange order id to cancel.",
             "cl_ord_id": "Client order id to cancel.",

@@ -91,7 +91,7 @@ class StandX(SyncClientBase):
 
         Submits a new order. A successful response means the order was **submitted**, not that it
         was executed: some orders (for example `alo`) may still be rejected during matching. To
-        receive the matching result on the order response stream (`wss://perps.standx.com/ws-api/v1`),
+        receive the matching result on the order response stream (ws-api),
         send the `x-session-id` header with the ws-api session id.
 
         `price` is required for limit orders. `margin_mode` and `leverage`, when sent, must match
@@ -113,7 +113,7 @@ class StandX(SyncClientBase):
             qty: Order quantity in the base asset.
             time_in_force: Time in force.
             reduce_only: Only reduce the position if true. The maximum quantity is the position quantity minus the quantity of all other pending reduce-only orders (TP/SL orders included).
-            x_session_id: Session id of the caller's order response stream (`wss://perps.standx.com/ws-api/v1`). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
+            x_session_id: Session id of the caller's order response stream (ws-api). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             price: Limit price. Required for limit orders, not allowed on market orders.
             cl_ord_id: Client order id. The client generates a ULID when the caller gives none, so that an order whose response was lost can still be found with query_order.
@@ -170,7 +170,7 @@ class StandX(SyncClientBase):
         `cl_ord_id`.
 
         Args:
-            x_session_id: Session id of the caller's order response stream (`wss://perps.standx.com/ws-api/v1`). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
+            x_session_id: Session id of the caller's order response stream (ws-api). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             order_id: Exchange order id to cancel.
             cl_ord_id: Client order id to cancel.
@@ -946,7 +946,7 @@ class StandX(SyncClientBase):
     ) -> models.Region:
         """Get the caller's region and the server time.
 
-        Served by the geo host `https://geo.standx.com`, not the perps host. Returns the region
+        Served by the geo host, not the perps host. Returns the region
         of the caller and the server time in Unix epoch **milliseconds**, which is useful to
         correct the local clock used for `x-request-timestamp`. Public.
 
@@ -966,7 +966,7 @@ class StandX(SyncClientBase):
     ) -> models.PrepareSigninResponse:
         """Start a wallet sign-in (get the challenge to sign).
 
-        First step of the wallet sign-in, served by the auth host `https://api.standx.com`. The
+        First step of the wallet sign-in, served by the auth host. The
         client generates a fresh ed25519 key pair and sends its base58 public key as `requestId`,
         with the wallet address. The answer's `signedData` is a JWT (ES256, signed by StandX; the
         verification key is served by `query_certs`) whose payload carries the challenge:
@@ -1013,7 +1013,7 @@ class StandX(SyncClientBase):
     ) -> models.LoginResponse:
         """Finish a wallet sign-in (exchange the wallet signature for the access JWT).
 
-        Second step of the wallet sign-in, on the auth host `https://api.standx.com`. Send the
+        Second step of the wallet sign-in, on the auth host. Send the
         `signedData` JWT from `prepare_signin` unchanged, the wallet's signature of its payload's
         `message`, and optionally the token lifetime. The answer's `token` is the access JWT for
         `Authorization: Bearer`; it is bound to the ed25519 key whose public key was the
@@ -1058,7 +1058,7 @@ class StandX(SyncClientBase):
     ) -> models.Certs:
         """Get the public key that verifies signedData.
 
-        Served by the auth host `https://api.standx.com`. Returns the public key(s) that verify the
+        Served by the auth host. Returns the public key(s) that verify the
         ES256 `signedData` JWTs issued by `prepare_signin`. The docs name the endpoint but do not
         show its answer; this spec describes it as a JSON Web Key Set (RFC 7517) of P-256 keys,
         which is what the local mock serves. Verifying `signedData` is optional for clients. Public.
@@ -1096,7 +1096,7 @@ class AsyncStandX(AsyncClientBase):
 
         Submits a new order. A successful response means the order was **submitted**, not that it
         was executed: some orders (for example `alo`) may still be rejected during matching. To
-        receive the matching result on the order response stream (`wss://perps.standx.com/ws-api/v1`),
+        receive the matching result on the order response stream (ws-api),
         send the `x-session-id` header with the ws-api session id.
 
         `price` is required for limit orders. `margin_mode` and `leverage`, when sent, must match
@@ -1118,7 +1118,7 @@ class AsyncStandX(AsyncClientBase):
             qty: Order quantity in the base asset.
             time_in_force: Time in force.
             reduce_only: Only reduce the position if true. The maximum quantity is the position quantity minus the quantity of all other pending reduce-only orders (TP/SL orders included).
-            x_session_id: Session id of the caller's order response stream (`wss://perps.standx.com/ws-api/v1`). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
+            x_session_id: Session id of the caller's order response stream (ws-api). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             price: Limit price. Required for limit orders, not allowed on market orders.
             cl_ord_id: Client order id. The client generates a ULID when the caller gives none, so that an order whose response was lost can still be found with query_order.
@@ -1175,7 +1175,7 @@ class AsyncStandX(AsyncClientBase):
         `cl_ord_id`.
 
         Args:
-            x_session_id: Session id of the caller's order response stream (`wss://perps.standx.com/ws-api/v1`). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
+            x_session_id: Session id of the caller's order response stream (ws-api). It must equal the `session_id` used by the ws-api connection; the matching result of this order or cancellation is then pushed on that connection.
             x_impersonate: Vault id to act for (vault owners only). The request then runs in the vault's context (its orders, positions and balance). The id must start with `cv_`; requests by anyone but the vault owner are rejected. All other headers, the body signature included, stay the same.
             order_id: Exchange order id to cancel.
             cl_ord_id: Client order id to cancel.
@@ -1951,7 +1951,7 @@ class AsyncStandX(AsyncClientBase):
     ) -> models.Region:
         """Get the caller's region and the server time.
 
-        Served by the geo host `https://geo.standx.com`, not the perps host. Returns the region
+        Served by the geo host, not the perps host. Returns the region
         of the caller and the server time in Unix epoch **milliseconds**, which is useful to
         correct the local clock used for `x-request-timestamp`. Public.
 
@@ -1971,7 +1971,7 @@ class AsyncStandX(AsyncClientBase):
     ) -> models.PrepareSigninResponse:
         """Start a wallet sign-in (get the challenge to sign).
 
-        First step of the wallet sign-in, served by the auth host `https://api.standx.com`. The
+        First step of the wallet sign-in, served by the auth host. The
         client generates a fresh ed25519 key pair and sends its base58 public key as `requestId`,
         with the wallet address. The answer's `signedData` is a JWT (ES256, signed by StandX; the
         verification key is served by `query_certs`) whose payload carries the challenge:
@@ -2018,7 +2018,7 @@ class AsyncStandX(AsyncClientBase):
     ) -> models.LoginResponse:
         """Finish a wallet sign-in (exchange the wallet signature for the access JWT).
 
-        Second step of the wallet sign-in, on the auth host `https://api.standx.com`. Send the
+        Second step of the wallet sign-in, on the auth host. Send the
         `signedData` JWT from `prepare_signin` unchanged, the wallet's signature of its payload's
         `message`, and optionally the token lifetime. The answer's `token` is the access JWT for
         `Authorization: Bearer`; it is bound to the ed25519 key whose public key was the
@@ -2063,7 +2063,7 @@ class AsyncStandX(AsyncClientBase):
     ) -> models.Certs:
         """Get the public key that verifies signedData.
 
-        Served by the auth host `https://api.standx.com`. Returns the public key(s) that verify the
+        Served by the auth host. Returns the public key(s) that verify the
         ES256 `signedData` JWTs issued by `prepare_signin`. The docs name the endpoint but do not
         show its answer; this spec describes it as a JSON Web Key Set (RFC 7517) of P-256 keys,
         which is what the local mock serves. Verifying `signedData` is optional for clients. Public.

@@ -1151,7 +1151,7 @@ OPERATIONS: dict[str, Operation] = {
     "prepare_signin": Operation(
         name="prepare_signin",
         method="POST",
-        host="api",
+        host="auth",
         path="/v1/offchain/prepare-signin",
         auth=False,
         signed=False,
@@ -1185,7 +1185,7 @@ OPERATIONS: dict[str, Operation] = {
     "login": Operation(
         name="login",
         method="POST",
-        host="api",
+        host="auth",
         path="/v1/offchain/login",
         auth=False,
         signed=False,
@@ -1230,7 +1230,7 @@ OPERATIONS: dict[str, Operation] = {
     "query_certs": Operation(
         name="query_certs",
         method="GET",
-        host="api",
+        host="auth",
         path="/v1/offchain/certs",
         auth=False,
         signed=False,

@@ -4,7 +4,7 @@ distribution's requirements (pyproject.toml), for install hints that also hold i
 
 SPEC_TITLE = "StandX Perps API"
 SPEC_VERSION = "2026.11.0"
-SPEC_SHA256 = "94072d56c3b79048480748c94cb59a8e27ce76e060da8495f2b5ffd17e4e3279"
+SPEC_SHA256 = "edbc71f8c7935c757ad65499278295e5d6a77940d17f0f9eef4fe24be8868731"
 GENERATOR = "openapi-python-client"
 GENERATOR_VERSION = "0.29.1"
 

@@ -23,15 +23,16 @@ import inspect
 import json
 import re
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import nacl.signing
 
+from ._tables import CHAIN_BSC, CHAIN_SOLANA, CHAIN_VALUES, ChainValue
 from .exceptions import ValidationError
 from .signing import b58decode, b58encode
 
-Chain = Literal["bsc", "solana"]
-CHAINS: tuple[Chain, ...] = ("bsc", "solana")
+Chain = ChainValue  # the spec's chains
+CHAINS = CHAIN_VALUES
 
 T = TypeVar("T")
 #: A login `signature`, or an awaitable of it (from an asynchronous external signer).
@@ -166,7 +167,7 @@ class EvmWallet:
 
     @property
     def chain(self) -> Chain:
-        return "bsc"
+        return CHAIN_BSC
 
     @property
     def address(self) -> str:
@@ -270,7 +271,7 @@ class SolanaWallet:
 
     @property
     def chain(self) -> Chain:
-        return "solana"
+        return CHAIN_SOLANA
 
     @property
     def address(self) -> str:
@@ -298,10 +299,10 @@ class SolanaWallet:
 
 
 def wallet_from_key(chain: str, key: str) -> EvmWallet | SolanaWallet:
-    """The wallet of `chain` ("bsc" or "solana") for a private key given as text (see the `from_key`s)."""
-    if chain == "bsc":
+    """The wallet of `chain` (one of `CHAINS`) for a private key given as text (see the `from_key`s)."""
+    if chain == CHAIN_BSC:
         return EvmWallet.from_key(key)
-    if chain == "solana":
+    if chain == CHAIN_SOLANA:
         return SolanaWallet.from_key(key)
     raise ValidationError("wallet", "chain", f"{chain!r} is not one of: {', '.join(CHAINS)}")
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .._commands import COMMANDS, TAGS
 from .._operation import Param
 from .._operations import OPERATIONS
+from .._tables import RESOLUTION_BAR_LENGTH
 
 if TYPE_CHECKING:
     from . import Run
@@ -154,13 +155,15 @@ def _hours_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hours", type=float, default=24.0, help="how far back (default 24)")
 
 
-# Seconds per bar of each kline resolution (TradingView UDF: numbers are minutes), to compute `from`.
-_BAR_SECONDS = {"1T": 1, "3S": 3, "1D": 86400, "1W": 7 * 86400, "1M": 31 * 86400}
+# How far back `count_back` bars reach: each resolution's bar length from the spec; a bar of one trade is taken
+# as a second, a calendar month as 31 days.
+_UNSIZED_BAR_SECONDS = {"trade": 1, "month": 31 * 86400}
 
 
 def _kline_range(run: Run, values: Values) -> None:
     resolution = values["resolution"]
-    bar = _BAR_SECONDS.get(resolution) or int(resolution) * 60
+    length = RESOLUTION_BAR_LENGTH[resolution]
+    bar = _UNSIZED_BAR_SECONDS[length] if isinstance(length, str) else length
     values["to"] = values["to"] if values["to"] is not None else int(time.time())
     if values["from_"] is None:
         values["from_"] = values["to"] - bar * values["count_back"]

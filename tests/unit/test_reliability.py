@@ -223,6 +223,30 @@ def test_default_bucket_stays_a_margin_under_the_documented_figures() -> None:
     assert IP_RATE_LIMIT.capacity + IP_RATE_LIMIT.refill_per_second <= 0.9 * 50
 
 
+def test_default_limits_follow_the_spec_and_the_readme_states_them() -> None:
+    """The defaults are the spec's x-standx-limits minus the client's margin, and the README's sentence about
+    them (its numbers written by hand) is still true."""
+    limits = yaml.safe_load((ROOT / "openapi" / "standx.yaml").read_text())["x-standx-limits"]
+    account, ip = limits["account"], limits["ip"]["requests_per_second"]
+    assert (account["cost"], account["capacity"], account["refill_per_second"], ip) == (
+        DOC_COST,
+        DOC_BURST,
+        DOC_REFILL,
+        50,
+    )
+    limit = RateLimit()
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    stated = (
+        f"{limit.cost:g} credits a request, burst {limit.capacity:g}, refill {limit.refill_per_second:g}/s, 10% under "
+        f"the documented {account['capacity']} and {account['refill_per_second']}/s",
+        f"per-IP limit ({ip} requests/s documented)",
+        f"at most {IP_RATE_LIMIT.capacity + IP_RATE_LIMIT.refill_per_second:g} in any second (`IP_RATE_LIMIT`: "
+        f"burst {IP_RATE_LIMIT.capacity:g}, {IP_RATE_LIMIT.refill_per_second:g}/s)",
+    )
+    for sentence in stated:
+        assert sentence in readme
+
+
 def test_credit_bucket_burst_then_refill() -> None:
     now = [0.0]
     bucket = CreditBucket(RateLimit(cost=DOC_COST, capacity=DOC_BURST, refill_per_second=DOC_REFILL),

@@ -211,12 +211,13 @@ def test_spec_change_touches_only_derived_files(evolved: dict[str, Any]) -> None
         "_operations.py",  # the new row and the new rules (signed-operation table included)
         "_commands.py",  # the command line's row: `standx api market query-insurance-fund`
         "_spec_info.py",  # the new spec hash
+        "_tables.py",  # the enum's values
         "models/__init__.py",
         "models/time_in_force.py",
         "models/new_order_request.py",
         "models/region.py",
     ]
-    mock = ["mock/standx_mock/standx.yaml", "mock/standx_mock/_spec_hash.py"]
+    mock = ["mock/standx_mock/standx.yaml", "mock/standx_mock/_spec_hash.py", "mock/standx_mock/_tables.py"]
     assert changed == {pkg + path for path in derived} | set(mock)
     # The hand-written overlays are laid in unchanged: nothing was written by hand for the new operation.
     overlays = [pkg + p.relative_to(ROOT / "overlays").as_posix() for p in (ROOT / "overlays").glob("*.py")]

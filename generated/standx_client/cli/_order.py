@@ -20,6 +20,7 @@ import httpx
 
 from .._ids import new_client_order_id
 from .._operations import OPERATIONS
+from .._tables import ORDER_TYPE_LIMIT, ORDER_TYPE_MARKET, TIME_IN_FORCE_ALO, TIME_IN_FORCE_GTC, TIME_IN_FORCE_IOC
 from ..exceptions import OrderStatusUnknownError, ValidationError
 from ..ledger import OrderAbsent, OrderFound
 from ..precision import SymbolRules
@@ -71,6 +72,11 @@ def _symbol_info(client: Any, symbol: str) -> Any:
     return found[0]
 
 
+def _default_tif(order_type: str) -> str:
+    """A market order takes what is there now (ioc); a limit order rests until canceled (gtc)."""
+    return TIME_IN_FORCE_IOC if order_type == ORDER_TYPE_MARKET else TIME_IN_FORCE_GTC
+
+
 def _place(run: Run) -> int:
     order_type = run.opt("type")
     values: dict[str, Any] = {
@@ -79,7 +85,8 @@ def _place(run: Run) -> int:
         "order_type": order_type,
         "qty": run.opt("qty"),
         "price": run.opt("price"),
-        "time_in_force": run.opt("tif") or ("ioc" if order_type == "market" else "gtc"),
+        "time_in_force": run.opt("tif")
+        or (TIME_IN_FORCE_IOC if order_type == ORDER_TYPE_MARKET else TIME_IN_FORCE_GTC),
         "reduce_only": run.opt("reduce_only"),
         "cl_ord_id": run.opt("cl_ord_id") or new_client_order_id(),
         "margin_mode": run.opt("margin_mode"),
@@ -97,7 +104,7 @@ def _place(run: Run) -> int:
             if problem:
                 raise ValidationError("new_order", name, problem)
         reference = numbers["price"]
-        if reference is None and order_type == "market":
+        if reference is None and order_type == ORDER_TYPE_MARKET:
             reference = client.query_symbol_price(symbol=values["symbol"]).mark_price
         # Every check of a real send, and the signature, without sending: the client's own path to a transport.
         keep = _Keep()
@@ -147,7 +154,7 @@ def _preview(
     qty = numbers["qty"]
     assert qty is not None
     notional = qty * reference if reference is not None else None
-    maker = values["time_in_force"] == "alo"
+    maker = values["time_in_force"] == TIME_IN_FORCE_ALO
     rate: Decimal = info.maker_fee if maker else info.taker_fee
     preview: dict[str, Any] = {
         "symbol": values["symbol"],
@@ -267,7 +274,9 @@ def add_commands(nouns: Any, common: argparse.ArgumentParser) -> None:
     place.add_argument("side", choices=_choices("side"))
     place.add_argument("qty", help="quantity in the base asset (a decimal)")
     place.add_argument("--price", help="limit price (a decimal); required for limit orders")
-    place.add_argument("--type", choices=_choices("order_type"), default="limit", help="order type (default limit)")
+    place.add_argument(
+        "--type", choices=_choices("order_type"), default=ORDER_TYPE_LIMIT, help="order type (default limit)"
+    )
     place.add_argument("--tif", choices=_choices("time_in_force"), help="time in force (default gtc; ioc for market)")
     place.add_argument("--reduce-only", action="store_true", help="only reduce the position")
     place.add_argument(flag("cl_ord_id"), help="client order id (default: a new ULID; reuse one to resend safely)")
