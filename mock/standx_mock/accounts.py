@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from .enums import MARGIN_MODES, OPEN, UNTRIGGERED
+from .enums import CROSS, ISOLATED, MARGIN_MODES, OPEN, UNTRIGGERED
 from .state import Account, EngineError, ExchangeState, FundingEntry, Order, Position, PositionConfig, Trade, Vault
 from .util import ceil_to, dstr, floor_to, q9
 
@@ -82,7 +82,7 @@ def position_config(state: ExchangeState, user: str, symbol: str) -> PositionCon
     cfg = state.symbol_config(symbol)
     pc = acct.configs.get(symbol)
     if pc is None:
-        pc = PositionConfig(leverage=cfg.def_leverage, margin_mode="cross")
+        pc = PositionConfig(leverage=cfg.def_leverage, margin_mode=CROSS)
         acct.configs[symbol] = pc
     return pc
 
@@ -138,7 +138,7 @@ def balance(state: ExchangeState, user: str) -> dict[str, Decimal]:
     isolated_upnl = ZERO
     for pos in state.user_positions(user):
         upnl = pos.upnl(state.marks[pos.symbol])
-        if pos.margin_mode == "isolated":
+        if pos.margin_mode == ISOLATED:
             isolated_balance += pos.isolated_margin
             isolated_upnl += upnl
         else:
@@ -187,7 +187,7 @@ def apply_fill(
         closing = min(qty, abs(pos.qty))
         cost = q9(pos.entry_value * closing / abs(pos.qty))
         realized = price * closing - cost if pos.qty > 0 else cost - price * closing
-        if pos.margin_mode == "isolated":
+        if pos.margin_mode == ISOLATED:
             release = q9(pos.isolated_margin * closing / abs(pos.qty))
             pos.isolated_margin -= release
             acct.cross_balance += release
@@ -205,7 +205,7 @@ def apply_fill(
         pos.entry_value += price * opening
         pos.qty += opening if order.is_buy else -opening
         order.margin += q9(price * opening / order.leverage)
-        if pos.margin_mode == "isolated":
+        if pos.margin_mode == ISOLATED:
             add = q9(price * opening / pos.leverage)
             acct.cross_balance -= add
             pos.isolated_margin += add
@@ -246,7 +246,7 @@ def untriggered_after_close(state: ExchangeState, user: str, symbol: str) -> lis
 def pay_funding(state: ExchangeState, pos: Position, rate: Decimal, when: datetime) -> FundingEntry:
     """Charge one funding period on an open position (a long pays a positive rate) at the mark price."""
     payment = q9(-pos.qty * state.marks[pos.symbol] * rate)
-    if pos.margin_mode == "isolated":
+    if pos.margin_mode == ISOLATED:
         pos.isolated_margin += payment
     else:
         state.accounts[pos.user].cross_balance += payment
@@ -265,14 +265,14 @@ def change_leverage(state: ExchangeState, user: str, symbol: str, leverage: int)
         raise EngineError(f"leverage must be between 1 and {cfg.max_leverage}")
     pc = position_config(state, user, symbol)
     pos = state.positions.get((user, symbol))
-    if pos is not None and pos.qty != 0 and pos.margin_mode == "isolated" and leverage != pc.leverage:
+    if pos is not None and pos.qty != 0 and pos.margin_mode == ISOLATED and leverage != pc.leverage:
         shortfall = q9(pos.entry_value / leverage) - pos.isolated_margin
         if shortfall > 0 and shortfall > available(state, user):
             raise EngineError("insufficient margin to lower the leverage of the isolated position")
         if shortfall > 0:
             state.accounts[user].cross_balance -= shortfall
             pos.isolated_margin += shortfall
-    if pos is not None and pos.qty != 0 and pos.margin_mode == "cross" and leverage < pc.leverage:
+    if pos is not None and pos.qty != 0 and pos.margin_mode == CROSS and leverage < pc.leverage:
         extra = q9(pos.entry_value / leverage) - q9(pos.entry_value / pc.leverage)
         if extra > available(state, user):
             raise EngineError("insufficient margin to lower the leverage")
@@ -309,7 +309,7 @@ def transfer_margin(state: ExchangeState, user: str, symbol: str, amount: Decima
     if amount == 0:
         raise EngineError("amount_in must not be zero")
     pos = state.positions.get((user, symbol))
-    if pos is None or pos.qty == 0 or pos.margin_mode != "isolated":
+    if pos is None or pos.qty == 0 or pos.margin_mode != ISOLATED:
         raise EngineError(f"no isolated position in {symbol}")
     acct = state.accounts[user]
     if amount > 0:
@@ -333,7 +333,7 @@ def transfer_margin(state: ExchangeState, user: str, symbol: str, amount: Decima
 def collateral(state: ExchangeState, pos: Position) -> Decimal:
     """What backs the position: its isolated margin, or the cross balance less open-order locks plus the
     other cross positions' unrealized pnl."""
-    if pos.margin_mode == "isolated":
+    if pos.margin_mode == ISOLATED:
         return pos.isolated_margin
     bal = balance(state, pos.user)
     return bal["cross_balance"] - bal["locked"] + bal["cross_upnl"] - pos.upnl(state.marks[pos.symbol])

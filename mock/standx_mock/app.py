@@ -27,7 +27,7 @@ from .responses import error_response, json_response
 from .service import MockService
 from .spec import Operation
 from .util import dumps
-from .ws import MARKET_PATH, ORDERS_PATH, StreamHub, market_stream, order_stream
+from .ws import StreamHub, market_stream, order_stream
 
 logger = logging.getLogger("standx_mock")
 
@@ -208,8 +208,8 @@ def create_app(config: MockConfig | None = None) -> Starlette:
 
     routes = [
         *admin.routes(),
-        WebSocketRoute(MARKET_PATH, market_stream),
-        WebSocketRoute(ORDERS_PATH, order_stream),
+        WebSocketRoute(hub.table.paths["market"], market_stream),
+        WebSocketRoute(hub.table.paths["orders"], order_stream),
         Route("/{path:path}", standx_endpoint, methods=ALL_METHODS),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -16,6 +16,8 @@ import base58
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
+from .enums import BSC
+
 SIGN_VERSION = "v1"
 HEADER_SIGN_VERSION = "x-request-sign-version"
 HEADER_REQUEST_ID = "x-request-id"
@@ -71,7 +73,7 @@ class JwtIssuer:
         public_key: str,
         lifetime_s: int,
         now: float | None = None,
-        chain: str = "bsc",
+        chain: str = BSC,
     ) -> str:
         iat = int(time.time() if now is None else now)
         header = {"alg": "HS256", "typ": "JWT"}

@@ -257,7 +257,8 @@ class MockConfig:
     #: The clock, funding schedule and random walk.
     market: MarketConfig = field(default_factory=MarketConfig)
     faults: FaultConfig = field(default_factory=FaultConfig)
-    #: Emulate the documented per-account credit bucket (45 credits/request, 1000/s, burst 900).
+    #: Emulate the documented rate limits (the spec's x-standx-limits): the per-account credit bucket and
+    #: the per-IP requests per second.
     rate_limit: bool = False
     #: `cancel_orders` success body: "array" answers `[]` (older docs, observed live), "ack" answers
     #: `{code, message, request_id}` (newest docs). The spec allows both.

@@ -57,7 +57,8 @@ def run(
     rate_key: str | None = None,
 ) -> Outcome:
     """Run `op`. `headers` are keyed by lower-case names. `claims` is a WebSocket session's login (it
-    stands in for the bearer JWT); `rate_key` is who the rate limit counts (None: not limited)."""
+    stands in for the bearer JWT); `rate_key` is the caller's IP address for the rate limits (None: not
+    limited)."""
     try:
         try:
             caller = service.authenticate(op, headers, body, claims)
@@ -77,7 +78,9 @@ def run(
             except EngineError as exc:
                 return failure(exc.status, exc.message, request_id)
         if rate_key is not None and service.config.rate_limit:
-            wait = service.rate_limiter.take(user or rate_key)
+            wait = service.rate_limiter.take_ip(rate_key)
+            if not wait and user is not None:
+                wait = service.rate_limiter.take(user)
             if wait > 0:
                 retry = {"Retry-After": str(max(1, int(wait + 0.999)))}
                 return failure(429, "Too Many Requests - Rate limit exceeded", request_id, retry)

@@ -15,7 +15,7 @@ from typing import Any
 from . import accounts, market, matching, wire
 from .config import MockConfig
 from .engine import Engine
-from .enums import OPEN
+from .enums import KLINE_NO_DATA, KLINE_OK, NEW, OPEN
 from .signin import SignInService
 from .spec import Operation
 from .state import EngineError, ExchangeState, FundingEntry, Order, Trade
@@ -194,7 +194,7 @@ def query_orders(ctx: Context) -> Any:
     symbol = _symbol_arg(ctx)
     start, end = _time_filter(ctx)
     status = ctx.query.get("status")
-    if status == "new":  # the docs' examples show "new" for resting orders
+    if status == NEW:  # the docs' examples show "new" for resting orders
         status = OPEN
     order_type = ctx.query.get("order_type")
     orders = [
@@ -386,8 +386,8 @@ def kline_history(ctx: Context) -> Any:
     q = ctx.query
     bars = market.kline(ctx.state, symbol, str(q["resolution"]), int(q["from"]), int(q["to"]), q.get("countBack"))
     if bars is None:
-        return {"s": "no_data"}
-    return {"s": "ok", **bars}
+        return {"s": KLINE_NO_DATA}
+    return {"s": KLINE_OK, **bars}
 
 
 @handler("health")

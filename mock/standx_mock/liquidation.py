@@ -7,7 +7,7 @@ never loses more than the position's collateral). Callers hold `state.lock`."""
 from __future__ import annotations
 
 from . import accounts, matching
-from .enums import CANCELED, SOURCE_LIQUIDATION
+from .enums import BUY, CANCELED, SELL, SOURCE_LIQUIDATION
 from .state import ExchangeState, Order, Position
 
 
@@ -40,7 +40,7 @@ def liquidate(state: ExchangeState, pos: Position) -> Order:
         state,
         pos.user,
         pos.symbol,
-        "sell" if pos.qty > 0 else "buy",
+        SELL if pos.qty > 0 else BUY,
         abs(pos.qty),
         leverage=pos.leverage,
         margin_mode=pos.margin_mode,

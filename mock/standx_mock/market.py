@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from .config import RandomWalk
-from .enums import KLINE_RESOLUTIONS, KLINE_SECONDS
+from .enums import KLINE_BARS, KLINE_RESOLUTIONS
 from .state import EngineError, ExchangeState, PublicTrade
 
 ZERO = Decimal(0)
@@ -124,17 +124,17 @@ def kline(
         raise EngineError(f"invalid resolution {resolution!r}")
     trades = [t for t in state.public_trades[symbol] if start_s <= int(t.time.timestamp()) <= end_s]
     bars: list[list[Any]] = []  # [t, o, h, l, c, v]
+    length = KLINE_BARS[resolution]
     for tr in trades:
         ts = int(tr.time.timestamp())
-        if resolution == "1T":
+        if length == "trade":
             bucket = ts
-        elif resolution == "1M":
+        elif length == "month":
             d = tr.time.astimezone(UTC)
             bucket = calendar.timegm((d.year, d.month, 1, 0, 0, 0))
         else:
-            size = KLINE_SECONDS[resolution]
-            bucket = ts - ts % size
-        if bars and bars[-1][0] == bucket and resolution != "1T":
+            bucket = ts - ts % int(length)
+        if bars and bars[-1][0] == bucket and length != "trade":
             bar = bars[-1]
             bar[2] = max(bar[2], tr.price)
             bar[3] = min(bar[3], tr.price)

@@ -12,12 +12,19 @@ from typing import Any
 from . import accounts
 from .config import SymbolConfig
 from .enums import (
+    ALO,
+    BUY,
     CANCELED,
     FILLED,
+    GTC,
+    IOC,
+    LIMIT,
+    MARKET,
     OPEN,
     ORDER_TYPES,
     PENDING,
     REJECTED,
+    SELL,
     SIDES,
     SOURCE_MARKET_MAKER,
     SOURCE_TPSL,
@@ -61,7 +68,7 @@ def _check_new_order(
     if qty > cfg.max_order_qty:
         raise EngineError(f"qty {dstr(qty)} is above the maximum order qty {dstr(cfg.max_order_qty)}")
     price: Decimal | None = None
-    if order_type == "limit":
+    if order_type == LIMIT:
         if p.get("price") is None:
             raise EngineError("price is required for limit orders")
         price = Decimal(str(p["price"]))
@@ -137,7 +144,7 @@ def new_order(state: ExchangeState, user: str, params: dict[str, Any], source: s
         raise EngineError(f"duplicate cl_ord_id {cl_ord_id!r}")
     reduce_only = bool(params.get("reduce_only", False))
     if not reduce_only:
-        _check_margin(state, user, cfg, pc, qty, price, params["side"] == "buy")
+        _check_margin(state, user, cfg, pc, qty, price, params["side"] == BUY)
     state.seq += 1
     order = Order(
         id=state.next_order_id,
@@ -220,8 +227,8 @@ def closing_order(state: ExchangeState, user: str, symbol: str, side: str, qty: 
         user=user,
         symbol=symbol,
         side=side,
-        order_type="market",
-        time_in_force="ioc",
+        order_type=MARKET,
+        time_in_force=IOC,
         price=None,
         qty=qty,
         reduce_only=True,
@@ -244,7 +251,7 @@ def _spawn_tp_sl(state: ExchangeState, parent: Order) -> None:
             state,
             parent.user,
             parent.symbol,
-            "sell" if parent.is_buy else "buy",
+            SELL if parent.is_buy else BUY,
             parent.fill_qty,
             leverage=parent.leverage,
             margin_mode=parent.margin_mode,
@@ -306,7 +313,7 @@ def _match(state: ExchangeState, order: Order) -> None:
                     "reduce only order rejected: qty exceeds the position minus pending reduce-only orders",
                 )
                 return
-    if order.time_in_force == "alo" and order.order_type == "limit":
+    if order.time_in_force == ALO and order.order_type == LIMIT:
         assert order.price is not None
         if opposite and opposite[0].price is not None and _crosses(order.is_buy, order.price, opposite[0].price):
             close_order(state, order, REJECTED, "alo order rejected")
@@ -331,8 +338,8 @@ def _match(state: ExchangeState, order: Order) -> None:
     if order.remaining <= 0:
         close_order(state, order, FILLED)
     elif (
-        order.order_type == "limit"
-        and order.time_in_force in ("gtc", "alo")
+        order.order_type == LIMIT
+        and order.time_in_force in (GTC, ALO)
         and not (order.reduce_only and _reducible(state, order.user, order.symbol, order.is_buy) <= 0)
     ):
         book.add(order)
@@ -440,17 +447,17 @@ def quote_market_maker(state: ExchangeState, symbol: str, levels: int, spread: D
     step = max(tick, floor_to(mark * spread / 2, tick))
     placed: list[Order] = []
     for i in range(levels):
-        for side, price in (("buy", best_bid - step * i), ("sell", best_ask + step * i)):
+        for side, price in ((BUY, best_bid - step * i), (SELL, best_ask + step * i)):
             if price <= 0:
                 continue
             qty = min((cfg.min_order_qty * rng.randint(5, 50)).quantize(cfg.qty_tick), cfg.max_order_qty)
             params = {
                 "symbol": symbol,
                 "side": side,
-                "order_type": "limit",
+                "order_type": LIMIT,
                 "qty": str(qty),
                 "price": str(price),
-                "time_in_force": "gtc",
+                "time_in_force": GTC,
                 "reduce_only": False,
             }
             placed.append(new_order(state, mm.user, params, source=SOURCE_MARKET_MAKER))

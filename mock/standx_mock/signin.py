@@ -39,14 +39,15 @@ from . import accounts
 from .auth import JwtIssuer, decode_public_key
 from .config import MockConfig
 from .engine import Engine
+from .enums import BSC, SOLANA
 from .state import EngineError
 
 DOMAIN = "standx.com"
 URI = "https://standx.com"
 STATEMENT = "Sign in with Ethereum to access more StandX features"
 #: chainId per chain: 56 is BSC (documented); the Solana value is not documented (the mock's choice).
-CHAIN_IDS = {"bsc": 56, "solana": 501}
-ACCOUNT_KIND = {"bsc": "Ethereum", "solana": "Solana"}
+CHAIN_IDS = {BSC: 56, SOLANA: 501}
+ACCOUNT_KIND = {BSC: "Ethereum", SOLANA: "Solana"}
 ES256_HEADER = {"alg": "ES256", "typ": "JWT"}
 KEY_ID = "standx-mock-signin-1"
 _EVM_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
@@ -162,9 +163,9 @@ class SignInService:
     # ------------------------------------------------------------------ prepare
 
     def prepare(self, chain: str, address: str, request_id: str) -> dict[str, Any]:
-        if chain == "bsc" and not _EVM_ADDRESS.fullmatch(address):
+        if chain == BSC and not _EVM_ADDRESS.fullmatch(address):
             raise EngineError("invalid address: expected 0x followed by 40 hex digits for chain bsc")
-        if chain == "solana":
+        if chain == SOLANA:
             try:
                 decode_public_key(address)
             except ValueError:
@@ -220,7 +221,7 @@ class SignInService:
             raise EngineError(f"chain mismatch: the challenge was issued for {issued_chain}, not {chain}", 400)
         if used:
             raise EngineError("sign-in challenge already used: call prepare-signin again", 401)
-        if chain == "bsc":
+        if chain == BSC:
             self._verify_evm(message, address, signature)
         else:
             self._verify_solana(claims, message, address, signature)
@@ -229,7 +230,7 @@ class SignInService:
                 raise EngineError("sign-in challenge already used: call prepare-signin again", 401)
             self._used.add(nonce)
         lifetime = 7 * 24 * 3600 if expires_seconds is None else expires_seconds
-        user = f"{chain}_{address.lower() if chain == 'bsc' else address}"
+        user = f"{chain}_{address.lower() if chain == BSC else address}"
         with self.engine.lock:
             acct = self.engine.state.accounts.get(user)
             if acct is None:

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from .clock import MockClock
 from .config import MockConfig, SymbolConfig
-from .enums import OPEN, PENDING, SOURCE_USER
+from .enums import BUY, OPEN, PENDING, SOURCE_USER
 
 ORDER_ID_START = 10_000_000_001  # live ids exceed 32 bits; make clients meet that early
 TRADE_ID_START = 400_000_001
@@ -100,7 +100,7 @@ class Order:
 
     @property
     def is_buy(self) -> bool:
-        return self.side == "buy"
+        return self.side == BUY
 
 
 @dataclass

@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 import base58
 import httpx
 import nacl.signing
 
+from ._tables import STREAM_URLS
 from .config import FaultConfig, RandomWalk
+from .enums import PENDING
 from .util import parse_iso
 
 if TYPE_CHECKING:  # the client is optional: only the client-building helpers need it
@@ -33,8 +36,9 @@ if TYPE_CHECKING:  # the client is optional: only the client-building helpers ne
 FaultKind = Literal["error", "error_html", "rate_limit", "drop", "malformed", "truncated"]
 FaultWhen = Literal["before", "after", "random"]
 Number = Decimal | str | int
-MARKET_STREAM_PATH = "/ws-stream/v1"
-ORDER_STREAM_PATH = "/ws-api/v1"
+# The spec's stream URLs (x-standx-streams), served by the mock on its own host under the same paths.
+MARKET_STREAM_PATH = urlsplit(STREAM_URLS["market"]).path
+ORDER_STREAM_PATH = urlsplit(STREAM_URLS["orders"]).path
 
 
 class MockAdminError(RuntimeError):
@@ -165,7 +169,7 @@ class AccountView:
         return next((p for p in self.positions if p.symbol == symbol), None)
 
     def open_orders(self, symbol: str | None = None) -> list[MockOrder]:
-        return [o for o in self.orders if o.status in ("open", "untriggered") and symbol in (None, o.symbol)]
+        return [o for o in self.orders if o.status in PENDING and symbol in (None, o.symbol)]
 
     @classmethod
     def from_json(cls, a: Mapping[str, Any]) -> AccountView:

@@ -9,7 +9,7 @@ from typing import Any
 
 from . import accounts, market
 from .config import SymbolConfig
-from .enums import QUOTE_ASSET
+from .enums import ISOLATED, QUOTE_ASSET
 from .state import ExchangeState, FundingEntry, Order, Position, PublicTrade, Trade
 from .util import dstr, fixed, iso, q9
 
@@ -87,7 +87,7 @@ def position_json(state: ExchangeState, pos: Position) -> dict[str, Any]:
     position_value = abs(pos.qty) * mark
     initial_margin = q9(pos.entry_value / pos.leverage)
     maint_margin = q9(position_value * cfg.maint_margin_rate)
-    holding = pos.isolated_margin if pos.margin_mode == "isolated" else initial_margin
+    holding = pos.isolated_margin if pos.margin_mode == ISOLATED else initial_margin
     liq = accounts.liquidation_price(state, pos)
     bankruptcy = accounts.bankruptcy_price(state, pos)
     denominator = accounts.collateral(state, pos) + upnl

@@ -18,6 +18,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -33,8 +34,6 @@ from .util import dumps, iso
 
 logger = logging.getLogger("standx_mock")
 
-MARKET_PATH = "/ws-stream/v1"
-ORDERS_PATH = "/ws-api/v1"
 STREAMS_KEY = "x-standx-streams"
 ORDERS_RESPONSE_PTR = f"/{STREAMS_KEY}/orders/response"
 #: Error frames of the market stream have no channel of their own; they share the auth reply's {code, msg}.
@@ -78,6 +77,8 @@ class Command:
 class StreamTable:
     channels: dict[str, Channel]
     commands: dict[str, Command]
+    #: Stream ("market", "orders") -> the path of its URL, where the mock serves it on its own host.
+    paths: dict[str, str]
 
     @classmethod
     def from_spec(cls, spec: Spec) -> StreamTable:
@@ -106,7 +107,13 @@ class StreamTable:
             if "response" not in raw["orders"]:
                 raise SpecError(f"{STREAMS_KEY}: orders has no response schema")
             spec.resolve(raw["orders"]["response"])
-        return cls(channels, commands)
+        paths = {}
+        for kind in ("market", "orders"):
+            url = raw.get(kind, {}).get("url")
+            if not isinstance(url, str) or not urlsplit(url).path.startswith("/"):
+                raise SpecError(f"{STREAMS_KEY}: {kind} has no wss:// URL with a path")
+            paths[kind] = urlsplit(url).path
+        return cls(channels, commands, paths)
 
 
 # ---------------------------------------------------------------------- payloads

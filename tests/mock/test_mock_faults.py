@@ -229,6 +229,20 @@ def test_rate_limiter_is_the_documented_credit_bucket() -> None:
     assert limiter.take("bsc_0xa") > 0.0
 
 
+def test_rate_limiter_per_ip_is_the_documented_requests_per_second() -> None:
+    """50 requests in any sliding second per IP (docs: rate limits), whatever the account; a refused request
+    does not count."""
+    now = [100.0]
+    limiter = RateLimiter(clock=lambda: now[0])
+    assert [limiter.take_ip("10.0.0.1") for _ in range(50)] == [0.0] * 50
+    assert limiter.take_ip("10.0.0.1") == pytest.approx(1.0)  # the first leaves the window in a second
+    assert limiter.take_ip("10.0.0.2") == 0.0  # per address
+    now[0] += 0.5
+    assert limiter.take_ip("10.0.0.1") == pytest.approx(0.5)
+    now[0] += 0.5
+    assert [limiter.take_ip("10.0.0.1") for _ in range(50)] == [0.0] * 50
+
+
 def test_optional_rate_limit_emulation() -> None:
     """Over HTTP: the 21st quick request is refused with Retry-After. Requests keep coming until one is (the
     bucket refills 45 credits every 45 ms, so a slow machine needs more than 21 to empty it)."""
