@@ -44,6 +44,8 @@ _ORDER = {BREAKING: 0, WARNING: 1, NON_BREAKING: 2}
 _LABEL = {BREAKING: "BREAKING", WARNING: "WARNING", NON_BREAKING: "ok"}
 DOCUMENT = "(document)"
 STREAMS = "x-standx-streams"
+HOSTS = "x-standx-hosts"
+LIMITS = "x-standx-limits"
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _NOISE = frozenset({"description", "summary", "example", "examples", "title", "externalDocs", "deprecated"})
@@ -300,6 +302,34 @@ class Differ:
                     )
         for name in new_schemes.keys() - old_schemes.keys():
             self.add(NON_BREAKING, f"security scheme {name}", "security-scheme-added", "new security scheme")
+        self._hosts_and_limits()
+
+    def _hosts_and_limits(self) -> None:
+        """`x-standx-hosts` and `x-standx-limits`: a client built from the old document defaults to the old
+        URLs and paces itself by the old figures."""
+        old, new = self.old.get(HOSTS, {}), self.new.get(HOSTS, {})
+        for name in sorted(old.keys() | new.keys()):
+            o, n = (old.get(name) or {}).get("url"), (new.get(name) or {}).get("url")
+            if o != n:
+                level, kind = (NON_BREAKING, "host-added") if o is None else (BREAKING, "host-changed")
+                self.add(level, f"host {name}", kind, f"{o} -> {n}")
+        old, new = self.old.get(LIMITS, {}), self.new.get(LIMITS, {})
+        for section in sorted(old.keys() | new.keys()):
+            o, n = old.get(section), new.get(section)
+            if not isinstance(o, dict) or not isinstance(n, dict):
+                continue  # a description, or a section added or removed: its figures show below
+            for figure in sorted((o.keys() | n.keys()) - {"description"}):
+                before, after = o.get(figure), n.get(figure)
+                if before == after:
+                    continue
+                # A new figure is a new constraint, a withdrawn one none; a larger cost is stricter, and for
+                # every other figure a smaller one is.
+                if before is None or after is None:
+                    stricter = after is not None
+                else:
+                    stricter = (after > before) == (figure == "cost")
+                level, kind = (BREAKING, "limit-tightened") if stricter else (NON_BREAKING, "limit-loosened")
+                self.add(level, f"limit {section}.{figure}", kind, f"{before} -> {after}")
 
     def _streams(self) -> None:
         """`x-standx-streams`: WebSocket channels (payloads as responses) and order-stream commands."""

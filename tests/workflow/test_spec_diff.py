@@ -537,3 +537,24 @@ def test_websocket_stream_changes_are_classified() -> None:
     assert any(level == B and where.startswith("channel price .mark_price") for level, where, _ in found), found
     assert report.breaking
     assert "WebSocket streams (x-standx-streams)" in report.text()
+
+
+def test_host_and_limit_changes_are_classified() -> None:
+    """x-standx-hosts and x-standx-limits: clients built from the old document default to its URLs and pace
+    themselves by its figures, so a moved host or a tighter limit breaks them; a looser limit does not."""
+    old = yaml.safe_load((ROOT / "openapi" / "standx.yaml").read_text(encoding="utf-8"))
+    new = copy.deepcopy(old)
+    new["x-standx-hosts"]["geo"]["url"] = "https://geo2.standx.com"
+    new["x-standx-hosts"]["spot"] = {"url": "https://spot.standx.com"}
+    new["x-standx-limits"]["account"]["cost"] = 60  # dearer requests: stricter
+    new["x-standx-limits"]["account"]["refill_per_second"] = 2000  # faster refill: looser
+    new["x-standx-limits"]["websocket"]["connections"] = 5  # fewer: stricter
+    found = {(c.where, c.level, c.kind) for c in spec_diff.compare(old, new).changes if c.group == "(document)"}
+    assert found == {
+        ("host geo", B, "host-changed"),
+        ("host spot", OK, "host-added"),
+        ("limit account.cost", B, "limit-tightened"),
+        ("limit account.refill_per_second", OK, "limit-loosened"),
+        ("limit websocket.connections", B, "limit-tightened"),
+        ("info.version", W, "version-not-bumped"),
+    }
