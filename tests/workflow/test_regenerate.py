@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from workflow_helpers import JWT, PY, ROOT, SEED_HEX, SPEC, make, run
+from workflow_helpers import JWT, PY, ROOT, SEED_HEX, SPEC, make, repo_copy, run
 
 GENERATE = ROOT / "generator" / "generate.py"
 
@@ -231,18 +231,8 @@ def test_spec_change_touches_only_derived_files(evolved: dict[str, Any]) -> None
     assert digest in (new_root / "mock/standx_mock/_spec_hash.py").read_text()
 
 
-def _repo_copy(dest: Path) -> Path:
-    """The parts of the repository that `make generate` reads and writes, with the venv linked in."""
-    for name in ("Makefile", "pyproject.toml"):
-        shutil.copy2(ROOT / name, dest / name)
-    for name in ("generator", "overlays", "openapi"):
-        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-    (dest / ".venv").symlink_to(ROOT / ".venv")
-    return dest
-
-
 def test_make_generate_and_check_generated_on_a_repo_copy(tmp_path: Path) -> None:
-    repo = _repo_copy(tmp_path)
+    repo = repo_copy(tmp_path)
     generated = make("generate", cwd=repo)  # its wall time is a row of `make bench`, not a test
     assert generated.returncode == 0, generated.stdout + generated.stderr
     fresh = make("check-generated", cwd=repo)

@@ -51,6 +51,17 @@ def make(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return run(["make", "--no-print-directory", "-o", ".venv/.installed", *args], cwd=cwd, timeout=300)
 
 
+def repo_copy(dest: Path, *, with_mock: bool = False) -> Path:
+    """The parts of the repository that `make generate` reads and writes, with the venv linked in; with the
+    mock package too (`with_mock`), so that the copy's mock runs on what generation wrote into it."""
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy2(ROOT / name, dest / name)
+    for name in ("generator", "overlays", "openapi", *(["mock/standx_mock"] if with_mock else [])):
+        shutil.copytree(ROOT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (dest / ".venv").symlink_to(ROOT / ".venv")
+    return dest
+
+
 def runtime_closure(dist_name: str = "standx-client") -> list[str]:
     """The distributions the package needs at run time: its Requires-Dist without extras, recursively."""
     env = {**default_environment(), "extra": ""}
