@@ -63,7 +63,7 @@ from openapi_python_client.parser.properties import (  # noqa: E402
 )
 from rules import RequestRules, check_names  # noqa: E402
 from rules import py_name as _py  # noqa: E402
-from spec_loader import SpecError, load, resolve, target  # noqa: E402
+from spec_loader import SpecError, load, resolve  # noqa: E402
 from tables import api_tables, host_names  # noqa: E402
 
 _SCALARS = {"string", "number", "integer", "null"}
@@ -200,10 +200,6 @@ class Spec:
 
     def resolve(self, node: Any) -> Any:
         return resolve(self.doc, node)
-
-    def target(self, ref: str) -> Any:
-        """The node a local `$ref` points at (one step)."""
-        return target(self.doc, ref)
 
     def operations(self) -> dict[str, dict[str, Any]]:
         """operationId -> how to send it: host, method, path, auth, signing, parameters with their rules."""
