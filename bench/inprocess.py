@@ -35,6 +35,7 @@ from harness import (
     verdict,
 )
 from standx_client import AsyncStandX, SigningKey, StandX
+from standx_client._base import DEFAULT_BASE_URL
 from standx_client._decode import market_frame
 from standx_client.api.account import query_open_orders, query_orders
 from standx_client.models import OrderPage
@@ -44,7 +45,7 @@ from standx_client.signing import signature_headers
 ROOT = Path(__file__).resolve().parent.parent
 DOCS: dict[str, Any] = json.loads((ROOT / "tests" / "fixtures" / "doc_examples.json").read_text(encoding="utf-8"))
 
-BASE_URL = "https://perps.standx.com"
+BASE_URL = DEFAULT_BASE_URL  # the spec's perps host: raw httpx and the client send to the same URLs
 JWT = "bench.jwt.token"
 PRICE_PATH = "/api/query_symbol_price"
 ORDER_PATH = "/api/new_order"
