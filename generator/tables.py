@@ -17,7 +17,7 @@ from rules import refuse
 LIMITS = {
     "account": ("cost", "capacity", "refill_per_second"),
     "ip": ("requests_per_second",),
-    "websocket": ("connections", "new_per_minute"),
+    "websocket": ("connections", "new_per_minute", "max_age_seconds"),
 }
 BAR_UNITS = ("trade", "month")  # x-standx-bar-length values besides a number of seconds
 _NAME = re.compile(r"[a-z][a-z0-9_]*")

@@ -1,13 +1,14 @@
 # Copied from overlays/_ws_budget.py by `make generate`. Do not edit here: edit overlays/_ws_budget.py.
 """The client-side WebSocket connection budget: the exchange's per-IP limits, shared by every stream of the process.
 
-StandX allows at most 10 WebSocket connections per IP and at most 30 new connections per minute
-(standx-api-notes.md §7). One budget per exchange host is shared by all streams of the process (and by every
-thread: sync faces run their loops in background threads), so the process as a whole stays inside them:
+StandX allows a number of WebSocket connections per IP open at once and a number of new connections per
+minute (the spec's x-standx-limits.websocket, from the rate-limits page). One budget per exchange host is shared
+by all streams of the process (and by every thread: sync faces run their loops in background threads), so the
+process as a whole stays inside them:
 
 - **Concurrent connections: raise.** A stream holds one slot from `connect()` until it is closed (or gives
   up), whether or not its socket is up at that moment; one stream never has more than one socket, so the
-  sockets stay within the slots. An eleventh stream's `connect()` raises `ConnectionLimitError` at once:
+  sockets stay within the slots. One stream more's `connect()` raises `ConnectionLimitError` at once:
   waiting for another stream to close could wait forever, and it is a configuration mistake to surface.
 - **New connections per minute: wait.** Every opening attempt, successful or not, takes a place in a
   sliding window; when the window is full the attempt waits (asyncio sleep, logged) until the oldest
@@ -25,16 +26,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ._tables import WEBSOCKET_CONNECTIONS, WEBSOCKET_NEW_PER_MINUTE
 from .exceptions import ConnectionLimitError
 
 
 @dataclass(frozen=True)
 class ConnectionLimits:
-    """The documented WebSocket limits per IP (rate-limits page): concurrent connections, new ones per window."""
+    """The documented WebSocket limits per IP (the spec's): concurrent connections, new ones per window."""
 
-    max_open: int = 10
-    max_new: int = 30
-    window: float = 60.0  # seconds
+    max_open: int = WEBSOCKET_CONNECTIONS
+    max_new: int = WEBSOCKET_NEW_PER_MINUTE
+    window: float = 60.0  # seconds: the documented figure is per minute
 
     def __post_init__(self) -> None:
         if self.max_open < 1 or self.max_new < 1 or not self.window > 0:

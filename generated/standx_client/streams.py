@@ -52,6 +52,7 @@ from ._decode import SpecMismatch, market_frame, order_frame
 from ._json import check_depth
 from ._operations import OPERATIONS
 from ._streams import CHANNELS, MARKET_URL, ORDER_COMMANDS, ORDERS_URL
+from ._tables import WEBSOCKET_MAX_AGE_SECONDS
 from ._validate import prepare
 from ._ws_budget import DEFAULT_BUDGET, ConnectionBudget, ConnectionLimits
 from ._ws_connection import Connection, Reconnected, StreamState, close_reason, close_socket
@@ -74,8 +75,8 @@ from .signing import SigningKey, signature_headers
 
 logger = logging.getLogger(__name__)
 
-# The exchange ends a connection after 24 h; reopen a little before, on our own terms.
-MAX_AGE_S = 23 * 3600 + 50 * 60
+# The exchange ends a connection at its age limit (the spec's); reopen ten minutes before, on our own terms.
+MAX_AGE_S = WEBSOCKET_MAX_AGE_SECONDS - 10 * 60
 # Reconnect backoff (full jitter): at most 10 tries in a row, 0.5 s doubling up to 30 s.
 RECONNECT = RetryPolicy(attempts=10, base=0.5, cap=30.0)
 # Client pings (seconds): a silent or half-open connection is noticed and reopened. The exchange pings too.

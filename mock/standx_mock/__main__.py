@@ -10,6 +10,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+from ._tables import WEBSOCKET_MAX_AGE_SECONDS
 from .config import DEFAULT_SPEC_PATH, FaultConfig, MarketConfig, MockConfig, RandomWalk, parse_decimal
 from .server import run_foreground
 from .spec_loader import SpecError
@@ -71,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--ws-max-age",
         type=float,
-        default=None,
-        help="close WebSocket connections after this many seconds (default never)",
+        default=WEBSOCKET_MAX_AGE_SECONDS,
+        help="close WebSocket connections after this many seconds (default %(default)s, the documented limit)",
     )
     p.add_argument("--access-log", action="store_true", help="log every request")
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))

@@ -26,6 +26,7 @@ ACCOUNT_REFILL_PER_SECOND = 1000
 IP_REQUESTS_PER_SECOND = 50
 WEBSOCKET_CONNECTIONS = 10
 WEBSOCKET_NEW_PER_MINUTE = 30
+WEBSOCKET_MAX_AGE_SECONDS = 86400
 
 # The string enums of components/schemas: a type of their values, the values, and a name for each value that is
 # an identifier.

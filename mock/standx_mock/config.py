@@ -8,6 +8,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Literal
 
+from ._tables import WEBSOCKET_CONNECTIONS, WEBSOCKET_MAX_AGE_SECONDS, WEBSOCKET_NEW_PER_MINUTE
+
 FaultWhen = Literal["before", "after", "random"]
 
 #: Fault kinds that replace a request or its response (latency combines with any of them).
@@ -267,12 +269,13 @@ class MockConfig:
     #: says StandX deduplicates, so this is the default: client safety must not lean on it), "reject"
     #: answers 400 "duplicate cl_ord_id". `query_order` by that id finds the first order.
     duplicate_cl_ord_id: Literal["accept", "reject"] = "accept"
-    #: Close each WebSocket connection after this many seconds (the exchange's limit is 24 h); None: never.
-    ws_max_age_s: float | None = None
-    #: WebSocket connections per client IP, both endpoints together (rate-limits page: at most 10 open and
-    #: 30 new per minute; every attempt counts, refused ones too); None: no limit.
-    ws_max_connections_per_ip: int | None = 10
-    ws_max_new_connections_per_minute: int | None = 30
+    #: Close each WebSocket connection after this many seconds (default the exchange's documented limit, the
+    #: spec's x-standx-limits.websocket); None: never.
+    ws_max_age_s: float | None = WEBSOCKET_MAX_AGE_SECONDS
+    #: WebSocket connections per client IP, both endpoints together (the documented limits, the spec's: open at
+    #: once, and new per minute; every attempt counts, refused ones too); None: no limit.
+    ws_max_connections_per_ip: int | None = WEBSOCKET_CONNECTIONS
+    ws_max_new_connections_per_minute: int | None = WEBSOCKET_NEW_PER_MINUTE
     #: How a connection over the limits is refused (the docs do not say): "close" accepts it and closes it at
     #: once with 1008, so a client cannot tell it from a drop; "http" answers the handshake with 429.
     ws_limit_refusal: Literal["close", "http"] = "close"

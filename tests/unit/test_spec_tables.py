@@ -29,7 +29,7 @@ def test_the_documented_figures() -> None:
     assert tables["limits"] == {
         "account": {"cost": 45, "capacity": 900, "refill_per_second": 1000},
         "ip": {"requests_per_second": 50},
-        "websocket": {"connections": 10, "new_per_minute": 30},
+        "websocket": {"connections": 10, "new_per_minute": 30, "max_age_seconds": 24 * 3600},
     }
     enums = {e["schema"]: e for e in tables["enums"]}
     named = {"TIME_IN_FORCE_GTC": "gtc", "TIME_IN_FORCE_IOC": "ioc", "TIME_IN_FORCE_ALO": "alo"}

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from standx_client.streams import ConnectionBudget, ConnectionLimitError, ConnectionLimits
+import yaml
+from standx_client.streams import MAX_AGE_S, ConnectionBudget, ConnectionLimitError, ConnectionLimits
+
+from tests.conftest import ROOT
 
 
 class Clock:
@@ -63,3 +66,22 @@ def test_attempts_in_flight_count_until_they_end() -> None:
 def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         ConnectionLimits(max_open=0)
+
+
+def test_websocket_limits_follow_the_spec_and_the_readme_states_them() -> None:
+    """The budget's and the renewal's defaults are the spec's x-standx-limits.websocket (the docs: 10 open, 30 new a
+    minute, 24 hours), and the README's sentences about them (written by hand) are still true."""
+    spec = yaml.safe_load((ROOT / "openapi" / "standx.yaml").read_text(encoding="utf-8"))
+    websocket = spec["x-standx-limits"]["websocket"]
+    assert (websocket["connections"], websocket["new_per_minute"], websocket["max_age_seconds"]) == (10, 30, 86400)
+    limits = ConnectionLimits()
+    assert (limits.max_open, limits.max_new, limits.window) == (10, 30, 60.0)
+    assert MAX_AGE_S == 86400 - 10 * 60  # renewed ten minutes before the exchange ends it
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    hours, minutes = divmod(MAX_AGE_S // 60, 60)
+    for sentence in (
+        f"StandX allows {limits.max_open} WebSocket connections per IP and {limits.max_new} new ones per minute",
+        f"the {websocket['max_age_seconds'] // 3600}-hour age limit (renewed at {hours} h {minutes} min)",
+        f"holds one of the {limits.max_open} slots",
+    ):
+        assert sentence in readme
