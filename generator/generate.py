@@ -466,7 +466,7 @@ def _patch_project(spec: Spec) -> None:
         methods = _facade_methods(self, spec)
         extras = {
             "_operations.py": {"operations": spec.operations()},
-            "_streams.py": _stream_table(self, spec),
+            "_streams.py": _stream_table(self, spec, methods),
             "_facade.py": {"methods": methods},
             "_commands.py": _command_table(methods, spec),
             "_spec_info.py": {},
@@ -520,8 +520,9 @@ def _distribution() -> dict[str, Any]:
     return {"distribution": project["name"], "requires": tuple(project["dependencies"]), "extras": extras}
 
 
-def _stream_table(project: Any, spec: Spec) -> dict[str, Any]:
-    """`x-standx-streams`: URLs, channels (symbol? auth? payload model) and order-stream commands."""
+def _stream_table(project: Any, spec: Spec, methods: list[dict[str, Any]]) -> dict[str, Any]:
+    """`x-standx-streams`: URLs, channels (symbol? auth? payload model), the login command, and the order-stream
+    commands as typed methods (`methods`: the facade's, whose body arguments they take)."""
     from openapi_python_client.parser.properties.schemas import Class
 
     def model(schema: dict[str, Any]) -> dict[str, str]:
@@ -548,13 +549,37 @@ def _stream_table(project: Any, spec: Spec) -> dict[str, Any]:
         for name, channel in sorted(market.get("channels", {}).items())
     }
     commands = {name: command.get("operation") for name, command in sorted(orders.get("commands", {}).items())}
+    logins = [name for name, operation in commands.items() if operation is None]  # the others send an operation
+    if commands and len(logins) != 1:
+        raise SystemExit("openapi/standx.yaml: x-standx-streams.orders: one command without an operation logs in")
     return {
         "market_url": market.get("url"),
         "orders_url": orders.get("url"),
         "channels": channels,
         "commands": commands,
+        "login": logins[0] if logins else None,
+        "order_commands": _order_commands(commands, spec, methods),
         "response": model(orders["response"]) if "response" in orders else None,
     }
+
+
+def _order_commands(commands: dict[str, str | None], spec: Spec, methods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The order-stream commands with an operation: named and typed like the facade method of that operation,
+    with its JSON body's arguments only (the stream carries the session and the vault itself)."""
+    table, facade = spec.operations(), {m["name"]: m for m in methods}
+    found = []
+    for command, operation in commands.items():
+        if operation is None:
+            continue
+        if operation not in facade:
+            raise SystemExit(f"openapi/standx.yaml: x-standx-streams command {command}: no operation {operation!r}")
+        body = {p["py"] for p in table[operation]["params"] if p["in"] == "body"}
+        if not body:
+            raise SystemExit(f"openapi/standx.yaml: x-standx-streams command {command}: {operation} has no JSON body")
+        method = facade[operation]
+        args = [a for a in method["args"] if a["py"] in body]
+        found.append({"command": command, "name": operation, "summary": method["summary"], "args": args})
+    return found
 
 
 # --- Driver -----------------------------------------------------------------------------------------------------

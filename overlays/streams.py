@@ -33,7 +33,7 @@ import time
 import uuid
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -46,11 +46,11 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 
     raise ImportError(f"{__name__} needs websockets: {install_hint('ws')}") from exc
 
-from ._base import _COMPACT_JSON, DEFAULT_SETTLE_MARGIN
+from ._base import _COMPACT_JSON, DEFAULT_SETTLE_MARGIN, _tracked_id
 from ._decode import SpecMismatch, market_frame, order_frame
 from ._json import check_depth
 from ._operations import OPERATIONS
-from ._streams import CHANNELS, MARKET_URL, ORDER_COMMANDS, ORDERS_URL
+from ._streams import CHANNELS, LOGIN_COMMAND, MARKET_URL, ORDER_COMMANDS, ORDERS_URL, OrderCommands
 from ._tables import WEBSOCKET_MAX_AGE_SECONDS
 from ._validate import prepare
 from ._ws_budget import DEFAULT_BUDGET, ConnectionBudget, ConnectionLimits
@@ -472,9 +472,10 @@ class _Disconnecting(Exception):
     """The 408 notice arrived: stop reading this socket and reopen."""
 
 
-class OrderStream(Connection):
+class OrderStream(OrderCommands[OrderResult], Connection):
     """The order response stream: results of orders (sent here, or over HTTP with `x-session-id` set to
-    `session_id`) and the `order:new` / `order:cancel` commands, validated and signed like HTTP ones.
+    `session_id`) and the spec's order commands (`new_order`, `cancel_order`: generated in `_streams.py` with
+    the typed arguments of the HTTP methods), validated and signed like HTTP ones.
 
     One reader task runs for the stream's life: it routes frames and, when the socket ends, reopens and logs
     in again with the same `session_id` (commands wait for that, up to `timeout`). A malformed frame is
@@ -572,7 +573,8 @@ class OrderStream(Connection):
     # ------------------------------------------------------------------ reading
 
     async def _setup(self, ws: ClientConnection) -> None:
-        """Log in (`auth:login` with `session_id`): frames that come before its answer are routed as usual."""
+        """Log in (the spec's login command with `session_id`): frames that come before its answer are routed as
+        usual."""
         params: dict[str, str] = {"token": self._jwt}
         if self._impersonate:
             params["impersonate"] = self._impersonate
@@ -580,7 +582,7 @@ class OrderStream(Connection):
         envelope = {
             "session_id": self.session_id,
             "request_id": request_id,
-            "method": "auth:login",
+            "method": LOGIN_COMMAND,
             "params": _COMPACT_JSON(params),
         }
         try:
@@ -590,13 +592,13 @@ class OrderStream(Connection):
                 while answer is None:
                     answer = self._on_frame(await ws.recv(), login=request_id)
         except TimeoutError:
-            raise TransportError(f"{self._url}: no answer to auth:login within {self._open_timeout} s") from None
+            raise TransportError(f"{self._url}: no answer to {LOGIN_COMMAND} within {self._open_timeout} s") from None
         except ConnectionClosed as closed:
-            raise TransportError(f"{self._url}: {close_reason(closed)} during auth:login") from None
+            raise TransportError(f"{self._url}: {close_reason(closed)} during {LOGIN_COMMAND}") from None
         except _Disconnecting as notice:
-            raise TransportError(f"{self._url}: {notice} during auth:login") from None
+            raise TransportError(f"{self._url}: {notice} during {LOGIN_COMMAND}") from None
         if answer.code != 0:
-            raise _frame_error(answer.code, str(answer.message or "login refused"), "auth:login", request_id)
+            raise _frame_error(answer.code, str(answer.message or "login refused"), str(LOGIN_COMMAND), request_id)
 
     async def _read_forever(self) -> None:
         """The reader for the stream's life: serve the socket; when it ends, fail the commands in flight and
@@ -693,25 +695,18 @@ class OrderStream(Connection):
 
     # ------------------------------------------------------------------ commands
 
-    def new_order(self, **values: Any) -> Coroutine[Any, Any, OrderResult]:
-        """`await orders.new_order(...)`: `order:new` with the arguments of `StandX.new_order` (the same checks,
-        the same `cl_ord_id`). (The command's coroutine itself: one frame less on every resumption.)"""
-        return self._command("order:new", values)
-
-    def cancel_order(
-        self, *, order_id: int | None = None, cl_ord_id: str | None = None
-    ) -> Coroutine[Any, Any, OrderResult]:
-        """`await orders.cancel_order(...)`: `order:cancel` by exchange order id or client order id."""
-        return self._command("order:cancel", {"order_id": order_id, "cl_ord_id": cl_ord_id})
-
     async def _command(self, method: str, values: Mapping[str, object]) -> OrderResult:
+        """Send one order command (the generated methods of `OrderCommands` call this): the operation's checks,
+        then signed on the logged-in connection. Its client-generated id (new_order's `cl_ord_id`, from the
+        spec as on HTTP) is tracked: an unknown outcome goes to the ledger."""
         operation = ORDER_COMMANDS.get(method)
         if operation is None:
             raise ValidationError(method, "method", "not an order command of the spec")
-        _, _, body = prepare(OPERATIONS[operation], values, self.symbol_rules)  # ValidationError: nothing sent
+        op = OPERATIONS[operation]
+        _, _, body = prepare(op, values, self.symbol_rules)  # ValidationError: nothing sent
         body = body or {}
-        cl_ord_id = body.get("cl_ord_id") if method == "order:new" else None
-        if isinstance(cl_ord_id, str) and cl_ord_id in self._ledger:
+        cl_ord_id = _tracked_id(op, body)
+        if cl_ord_id is not None and cl_ord_id in self._ledger:
             raise ValidationError(
                 method, "cl_ord_id", f"{cl_ord_id} has an earlier attempt whose outcome is unknown: it may still "
                 "land, so sending it again could place the order twice; settle it first (settle_unresolved)",
@@ -743,17 +738,17 @@ class OrderStream(Connection):
             finally:
                 self._pending.pop(request_id, None)
         except TransportError as error:
-            if isinstance(cl_ord_id, str) and sent_at:
+            if cl_ord_id is not None and sent_at:
                 reason = "timeout" if isinstance(error, RequestTimeoutError) else "connection lost"
-                settles_at = self._unresolve(cl_ord_id, body, request_id, sent_at, reason)
+                settles_at = self._unresolve(method, cl_ord_id, body, request_id, sent_at, reason)
                 raise OrderStatusUnknownError(method, cl_ord_id, error, settles_at) from error
             raise
         except (asyncio.CancelledError, KeyboardInterrupt) as exc:  # the caller gave up (wait_for, cancel) or ^C
-            if isinstance(cl_ord_id, str) and not sent_at:
+            if cl_ord_id is not None and not sent_at:
                 exc.add_note(f"standx: {method} cl_ord_id={cl_ord_id} was not sent")
-            elif isinstance(cl_ord_id, str):
+            elif cl_ord_id is not None:
                 reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "cancelled"
-                self._unresolve(cl_ord_id, body, request_id, sent_at, reason)
+                self._unresolve(method, cl_ord_id, body, request_id, sent_at, reason)
                 exc.add_note(
                     f"standx: {method} cl_ord_id={cl_ord_id} was sent and its outcome is unknown ({reason}); it "
                     "is in orders.unresolved_orders until its answer arrives or you settle it"
@@ -761,15 +756,15 @@ class OrderStream(Connection):
             raise
         if frame.code != 0:
             raise _frame_error(frame.code, str(frame.message or "rejected"), method, request_id)
-        return OrderResult(request_id, cl_ord_id if isinstance(cl_ord_id, str) else None, pending.accepted, frame)
+        return OrderResult(request_id, cl_ord_id, pending.accepted, frame)
 
     def _unresolve(
-        self, cl_ord_id: str, body: Mapping[str, Any], request_id: str, sent_at: float, reason: str
+        self, method: str, cl_ord_id: str, body: Mapping[str, Any], request_id: str, sent_at: float, reason: str
     ) -> float:
         """Record an order whose outcome is unknown; when it settles (see ledger.py): after the command's
         timeout (or now, if later) plus `settle_margin`."""
         settles_at = max(time.time(), sent_at + self._timeout) + self._settle_margin
-        self._ledger.record("order:new", body, cl_ord_id, sent_at, settles_at, reason)
+        self._ledger.record(method, body, cl_ord_id, sent_at, settles_at, reason)
         self._unresolved_requests[request_id] = cl_ord_id
         return settles_at
 

@@ -41,7 +41,6 @@ ERROR_CHANNEL = "error"
 AUTH_CHANNEL = "auth"
 PUBLIC_CHANNELS = ("price", "depth_book", "public_trade")
 PRIVATE_CHANNELS = ("order", "position", "balance", "trade")
-LOGIN_METHOD = "auth:login"
 #: Close codes: `/mock/ws/drop`, the connection age limit, a frame that violates the spec, a slow reader,
 #: a connection over the per-IP limits, and the close after the documented 408 notice.
 CLOSE_DROPPED = 1012
@@ -76,7 +75,7 @@ class Command:
 @dataclass(frozen=True)
 class StreamTable:
     channels: dict[str, Channel]
-    commands: dict[str, Command]
+    commands: dict[str, Command]  # the login is the one without an operation
     #: Stream ("market", "orders") -> the path of its URL, where the mock serves it on its own host.
     paths: dict[str, str]
 
@@ -97,12 +96,12 @@ class StreamTable:
         commands: dict[str, Command] = {}
         for method, entry in (raw.get("orders", {}).get("commands") or {}).items():
             op_id = entry.get("operation")
-            if method == LOGIN_METHOD and op_id is None:
+            if op_id is None and all(c.operation is not None for c in commands.values()):  # the one login
                 commands[method] = Command(method, None)
-            elif op_id in ("new_order", "cancel_order") and op_id in operations:
+            elif op_id in operations and operations[op_id].body_ptr is not None:  # params: the operation's body
                 commands[method] = Command(method, operations[op_id])
             else:
-                raise SpecError(f"{STREAMS_KEY}: the mock does not implement the order-stream command {method!r}")
+                raise SpecError(f"{STREAMS_KEY}: order-stream command {method!r} names no operation with a JSON body")
         if commands:
             if "response" not in raw["orders"]:
                 raise SpecError(f"{STREAMS_KEY}: orders has no response schema")
@@ -548,10 +547,11 @@ class StreamHub:
         self._reply(conn, 0, request_id, "success")
 
     def _order_command(self, conn: Connection, op: Operation, header: object, request_id: str, params: str) -> None:
-        """order:new / order:cancel: the HTTP operation through the one dispatch, `params` as its body and the
-        envelope's `header` as its headers; the session's login stands in for the bearer JWT."""
+        """An order command (order:new, order:cancel...): the HTTP operation through the one dispatch, `params` as
+        its body and the envelope's `header` as its headers; the session's login stands in for the bearer JWT."""
         if conn.claims is None:
-            self._reply(conn, 401, request_id, f"not logged in: send {LOGIN_METHOD} first")
+            login = next(c.method for c in self.table.commands.values() if c.operation is None)
+            self._reply(conn, 401, request_id, f"not logged in: send {login} first")
             return
         headers = {str(k).lower(): str(v) for k, v in header.items()} if isinstance(header, dict) else {}
         headers.setdefault(HEADER_SIGN_VERSION, SIGN_VERSION)  # optional in the envelope
