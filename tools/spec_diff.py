@@ -314,22 +314,21 @@ class Differ:
                 level, kind = (NON_BREAKING, "host-added") if o is None else (BREAKING, "host-changed")
                 self.add(level, f"host {name}", kind, f"{o} -> {n}")
         old, new = self.old.get(LIMITS, {}), self.new.get(LIMITS, {})
-        for section in sorted(old.keys() | new.keys()):
-            o, n = old.get(section), new.get(section)
-            if not isinstance(o, dict) or not isinstance(n, dict):
-                continue  # a description, or a section added or removed: its figures show below
+        for section in sorted((old.keys() | new.keys()) - {"description"}):
+            o, n = old.get(section) or {}, new.get(section) or {}
             for figure in sorted((o.keys() | n.keys()) - {"description"}):
                 before, after = o.get(figure), n.get(figure)
+                where = f"limit {section}.{figure}"
                 if before == after:
                     continue
-                # A new figure is a new constraint, a withdrawn one none; a larger cost is stricter, and for
-                # every other figure a smaller one is.
-                if before is None or after is None:
-                    stricter = after is not None
+                if before is None:  # clients built from the old document do not pace themselves by it
+                    self.add(WARNING, where, "limit-added", f"new documented limit {after}")
+                elif after is None:
+                    self.add(NON_BREAKING, where, "limit-removed", f"{before} no longer documented")
+                elif (after > before) == (figure == "cost"):  # a larger cost is stricter, else a smaller figure
+                    self.add(BREAKING, where, "limit-tightened", f"{before} -> {after}")
                 else:
-                    stricter = (after > before) == (figure == "cost")
-                level, kind = (BREAKING, "limit-tightened") if stricter else (NON_BREAKING, "limit-loosened")
-                self.add(level, f"limit {section}.{figure}", kind, f"{before} -> {after}")
+                    self.add(NON_BREAKING, where, "limit-loosened", f"{before} -> {after}")
 
     def _streams(self) -> None:
         """`x-standx-streams`: WebSocket channels (payloads as responses) and order-stream commands."""

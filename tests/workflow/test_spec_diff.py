@@ -549,6 +549,8 @@ def test_host_and_limit_changes_are_classified() -> None:
     new["x-standx-limits"]["account"]["cost"] = 60  # dearer requests: stricter
     new["x-standx-limits"]["account"]["refill_per_second"] = 2000  # faster refill: looser
     new["x-standx-limits"]["websocket"]["connections"] = 5  # fewer: stricter
+    del new["x-standx-limits"]["websocket"]["max_age_seconds"]  # no longer documented
+    new["x-standx-limits"]["orders"] = {"per_second": 5}  # a new limit old clients do not pace themselves by
     found = {(c.where, c.level, c.kind) for c in spec_diff.compare(old, new).changes if c.group == "(document)"}
     assert found == {
         ("host geo", B, "host-changed"),
@@ -556,5 +558,7 @@ def test_host_and_limit_changes_are_classified() -> None:
         ("limit account.cost", B, "limit-tightened"),
         ("limit account.refill_per_second", OK, "limit-loosened"),
         ("limit websocket.connections", B, "limit-tightened"),
+        ("limit websocket.max_age_seconds", OK, "limit-removed"),
+        ("limit orders.per_second", W, "limit-added"),
         ("info.version", W, "version-not-bumped"),
     }
