@@ -100,9 +100,9 @@ class CreditBucket:
     wait before sending; waiting happens outside the lock, with time.sleep or asyncio.sleep.
     """
 
-    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, limit: RateLimit, clock: Callable[[], float] | None = None) -> None:
         self._limit = limit
-        self._clock = clock
+        self._clock = clock = clock or time.monotonic  # looked up now, so a test can move the clock
         self._level = limit.capacity
         self._stamp = clock()
         self._lock = threading.Lock()

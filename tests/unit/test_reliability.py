@@ -278,7 +278,8 @@ def test_credit_bucket_is_shared_by_threads() -> None:
     assert max(waits) == pytest.approx(20 * 0.045)  # the 40th request waits for 20 refills
 
 
-def test_client_applies_the_bucket_to_account_calls(sleeps: list[float]) -> None:
+def test_client_applies_the_bucket_to_account_calls(sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("standx_client.retry.time.monotonic", lambda: 1000.0)  # no refill but what a sleep buys
     balance = DOC_EXAMPLES["query_balance"]["response"]
     recorder = Recorder(
         {"/api/query_balance": json_response(balance), "/api/health": lambda r: httpx.Response(200, text="OK")}
@@ -288,7 +289,7 @@ def test_client_applies_the_bucket_to_account_calls(sleeps: list[float]) -> None
         client.query_balance()  # 18 fit the burst of 810 credits; 2 wait for refills of 900/s
     for _ in range(30):
         client.health()  # public: not the account bucket
-    assert len(sleeps) == 2 and all(0 < s <= 2 * 45 / 900 for s in sleeps)
+    assert sleeps == pytest.approx([45 / 900, 2 * 45 / 900])  # the 19th waits one refill, the 20th two
     unlimited = StandX(jwt=JWT, rate_limit=None, ip_rate_limit=None, transport=httpx.MockTransport(recorder))
     for _ in range(30):
         unlimited.query_balance()
