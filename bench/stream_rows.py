@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import gc
+import itertools
 import json
 import subprocess
 import sys
@@ -34,6 +35,9 @@ BATCH = 500  # price frames per sample call
 DOCS: dict[str, Any] = json.loads((HERE.parent / "tests" / "fixtures" / "doc_examples.json").read_text("utf-8"))
 ORDER: dict[str, Any] = dict(DOCS["new_order"]["request"])  # the docs' example, as a hand-written client sends it
 ORDER_KWARGS = {**ORDER, "qty": Decimal(ORDER["qty"]), "price": Decimal(ORDER["price"])}
+# A quoting bot moves its price: every order of the run gets the next of these (a new object each time, for the
+# floor as text and for the client as a Decimal), so nothing the client remembers about its last price helps.
+PRICES = [Decimal(ORDER["price"]) + step for step in range(997)]
 SEED = bytes(range(32))
 JWT = "bench.jwt.token"
 SESSION = "bench-session"
@@ -179,8 +183,10 @@ def _order_rows(runner: asyncio.Runner, server: _Server, settings: Settings) -> 
     orders = OrderStream(jwt=JWT, signing_key=SEED, url=url, session_id=SESSION)
     runner.run(orders.connect())
 
+    prices = itertools.cycle(PRICES)
+
     async def floor() -> object:
-        body = json.dumps(ORDER, separators=(",", ":"))
+        body = json.dumps({**ORDER, "price": str(next(prices))}, separators=(",", ":"))
         request_id = str(uuid.uuid4())
         timestamp = str(time.time_ns() // 1_000_000)
         signature = nacl_key.sign(f"v1,{request_id},{timestamp},{body}".encode()).signature
@@ -198,7 +204,7 @@ def _order_rows(runner: asyncio.Runner, server: _Server, settings: Settings) -> 
                 return frame
 
     async def client() -> object:
-        return await orders.new_order(**ORDER_KWARGS)
+        return await orders.new_order(**{**ORDER_KWARGS, "price": Decimal(next(prices))})
 
     checked = streams_module.prepare(streams_module.OPERATIONS["new_order"], ORDER_KWARGS, {})
 
@@ -206,7 +212,7 @@ def _order_rows(runner: asyncio.Runner, server: _Server, settings: Settings) -> 
         """The same call with the argument checks (`prepare`) replaced by their result (bench only)."""
         streams_module.prepare = lambda *args: checked
         try:
-            return await orders.new_order(**ORDER_KWARGS)
+            return await orders.new_order(**{**ORDER_KWARGS, "price": Decimal(next(prices))})
         finally:
             streams_module.prepare = prepare
 

@@ -202,6 +202,25 @@ def _convert(value: object, rule: Mapping[str, Any], label: str) -> object:
 _Convert = Callable[[object], object]
 
 
+def _remembered(convert: _Convert) -> _Convert:
+    """`convert` that remembers its last value and result: bots pass the same symbol and size objects call after
+    call, and a str or Decimal never changes, so the same object always gives the same result."""
+    last: list[tuple[object, object]] = [(_NOTHING, None)]
+
+    def remembered(value: object) -> object:
+        seen, result = last[0]  # one tuple, replaced whole: safe between threads
+        if seen is value:
+            return result
+        result = convert(value)
+        last[0] = (value, result)
+        return result
+
+    return remembered
+
+
+_NOTHING = object()
+
+
 def _converter(rule: Mapping[str, Any], label: str) -> _Convert:
     """`_convert` for one rule, with a fast path for the common case (an exact str, bool or plain decimal string):
     built once per field, so the hot path does no table lookups."""
@@ -223,11 +242,11 @@ def _converter(rule: Mapping[str, Any], label: str) -> _Convert:
                     _refuse(label, expected, value)
             return value
 
-        return string
+        return _remembered(string)
     if kind == "boolean":
         return lambda value: value if value is True or value is False else _convert(value, rule, label)
     if kind == "decimal":
-        plain = _DECIMAL_TEXT.fullmatch
+        plain, numeric = _DECIMAL_TEXT.fullmatch, any(key in _NUMERIC for key in rule)
 
         def decimal(value: object) -> object:
             number: Any
@@ -235,7 +254,9 @@ def _converter(rule: Mapping[str, Any], label: str) -> _Convert:
                 number = value
                 if not number.is_finite():
                     return _convert(value, rule, label)
-                text = format(number, "f")
+                text = str(number)  # plain unless it has an exponent ("1E+3"): then the slower exact format
+                if "E" in text:
+                    text = format(number, "f")
             else:
                 # A plain decimal string without leading zeros is its own wire text: no formatting needed.
                 if value.__class__ is not str or not plain(value):
@@ -252,8 +273,8 @@ def _converter(rule: Mapping[str, Any], label: str) -> _Convert:
                     _refuse(label, expected, value)
             return text
 
-        numeric = any(key in _NUMERIC for key in rule)
-        return decimal
+        return _remembered(decimal)
+
     return lambda value: _convert(value, rule, label)
 
 
@@ -325,32 +346,34 @@ def prepare(
             raise ValidationError(op.name, " / ".join(group), problem, sentence=True)
     for kind, name, other, expected in op.conditions:
         present = values.get(name) is not None
-        if str(values.get(other)) == str(expected) and present != (kind == "required"):
+        other_value = values.get(other)
+        if (other_value == expected or str(other_value) == str(expected)) and present != (kind == "required"):
             problem = "is required" if kind == "required" else "is not allowed"
             raise ValidationError(op.name, name, f"{name} {problem} when {other} is {expected}", sentence=True)
     symbol_rules = _symbol_rules(op, values, rules) if rules else None
-    for field in _fields(op):
-        value = values.get(field.py)
-        if value is None:
-            if field.generate:
-                value = new_client_order_id()  # so that the order can be looked up if its answer is lost
-            elif field.required:
-                raise ValidationError(op.name, field.py, f"{field.py} is required", sentence=True)
-            else:
-                continue
-        try:
-            converted = field.convert(value)
-        except _Refused as refused:
-            raise ValidationError(op.name, field.py, str(refused), sentence=True) from None
-        if rules and field.symbol_rule:
-            _check_symbol_rule(op, field.param, rules, symbol_rules, converted)
-        if field.location == "body":
-            if body is not None:
-                body[field.wire] = converted
-        elif field.location == "query":
-            query.append((field.wire, _query_text(converted)))
+    get = values.get
+    for py, wire, location, required, generate, symbol_rule, convert, param in _fields(op):
+        value = get(py)
+        if value is not None:
+            try:
+                converted = convert(value)
+            except _Refused as refused:
+                raise ValidationError(op.name, py, str(refused), sentence=True) from None
+        elif generate:  # so that the order can be looked up if its answer is lost; made in the spec's format
+            converted = new_client_order_id()
+        elif required:
+            raise ValidationError(op.name, py, f"{py} is required", sentence=True)
         else:
-            headers.append((field.wire, _query_text(converted)))
+            continue
+        if symbol_rule and rules:
+            _check_symbol_rule(op, param, rules, symbol_rules, converted)
+        if location == "body":
+            if body is not None:
+                body[wire] = converted
+        elif location == "query":
+            query.append((wire, _query_text(converted)))
+        else:
+            headers.append((wire, _query_text(converted)))
     return query, headers, body
 
 
