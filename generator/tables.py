@@ -17,7 +17,8 @@ from rules import refuse
 LIMITS = {
     "account": ("cost", "capacity", "refill_per_second"),
     "ip": ("requests_per_second",),
-    "websocket": ("connections", "new_per_minute", "max_age_seconds"),
+    "websocket": ("connections", "new_per_minute", "max_age_seconds", "ping_interval_seconds", "pong_timeout_seconds"),
+    "token": ("default_lifetime_seconds",),
 }
 BAR_UNITS = ("trade", "month")  # x-standx-bar-length values besides a number of seconds
 _NAME = re.compile(r"[a-z][a-z0-9_]*")

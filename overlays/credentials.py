@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._base import DEFAULT_AUTH_URL, jwt_claims, jwt_expiry
-from ._tables import CHAIN_BSC
+from ._tables import CHAIN_BSC, TOKEN_DEFAULT_LIFETIME_SECONDS
 from .exceptions import (
     APIError,
     CredentialsError,
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)  # standx_client.credentials, or the vendored copy's name
 
-DEFAULT_EXPIRES_SECONDS = 7 * 24 * 3600  # the exchange's default token lifetime
+DEFAULT_EXPIRES_SECONDS = TOKEN_DEFAULT_LIFETIME_SECONDS  # the exchange's default token lifetime
 FILE_FORMAT = "standx-credentials/1"
 _TOKEN_FIELDS = ("token", "jwt", "accessToken", "access_token", "STANDX_JWT", "JWT", "TOKEN")
 _KEY_FIELDS = (

@@ -261,7 +261,7 @@ COMMANDS: dict[str, Command] = {
             "chain": "Blockchain of the wallet that signs in.",
             "signature": "The wallet's signature of the challenge message: a `0x` hex EIP-191 signature for `bsc`, the Base64 JSON envelope for `solana` (see login).",
             "signed_data": "The `signedData` JWT from prepare_signin, unchanged.",
-            "expires_seconds": "Lifetime of the access token in seconds (default 604800, 7 days).",
+            "expires_seconds": "Lifetime of the access token in seconds (by default 7 days).",
         },
     ),
     "query_certs": Command(

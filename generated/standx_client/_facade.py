@@ -1035,7 +1035,7 @@ class StandX(SyncClientBase):
             chain: Blockchain of the wallet that signs in.
             signature: The wallet's signature of the challenge message: a `0x` hex EIP-191 signature for `bsc`, the Base64 JSON envelope for `solana` (see login).
             signed_data: The `signedData` JWT from prepare_signin, unchanged.
-            expires_seconds: Lifetime of the access token in seconds (default 604800, 7 days). The docs advise against very long lifetimes.
+            expires_seconds: Lifetime of the access token in seconds (by default 7 days). The docs advise against very long lifetimes.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 
@@ -2040,7 +2040,7 @@ class AsyncStandX(AsyncClientBase):
             chain: Blockchain of the wallet that signs in.
             signature: The wallet's signature of the challenge message: a `0x` hex EIP-191 signature for `bsc`, the Base64 JSON envelope for `solana` (see login).
             signed_data: The `signedData` JWT from prepare_signin, unchanged.
-            expires_seconds: Lifetime of the access token in seconds (default 604800, 7 days). The docs advise against very long lifetimes.
+            expires_seconds: Lifetime of the access token in seconds (by default 7 days). The docs advise against very long lifetimes.
             timeout: seconds (or an httpx.Timeout) for this call instead of the client's.
         """
 

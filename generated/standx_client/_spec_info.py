@@ -4,7 +4,7 @@ distribution's requirements (pyproject.toml), for install hints that also hold i
 
 SPEC_TITLE = "StandX Perps API"
 SPEC_VERSION = "2026.11.0"
-SPEC_SHA256 = "b6b84b38c369fd1c2d7bf1d8c3bfec4b3a0dcea972231838ea7714206de69714"
+SPEC_SHA256 = "b6c35d527079ec892235b3f68725a31674826af64f5bca66f82ac54fadbb8fc8"
 GENERATOR = "openapi-python-client"
 GENERATOR_VERSION = "0.29.1"
 

@@ -10,7 +10,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from ._tables import WEBSOCKET_MAX_AGE_SECONDS
+from ._tables import TOKEN_DEFAULT_LIFETIME_SECONDS, WEBSOCKET_MAX_AGE_SECONDS
 from .config import DEFAULT_SPEC_PATH, FaultConfig, MarketConfig, MockConfig, RandomWalk, parse_decimal
 from .server import run_foreground
 from .spec_loader import SpecError
@@ -31,7 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=60_000,
         help="accepted |server clock - x-request-timestamp| (default 60000)",
     )
-    p.add_argument("--jwt-lifetime", type=int, default=7 * 24 * 3600, help="JWT lifetime in seconds (default 7 days)")
+    p.add_argument(
+        "--jwt-lifetime",
+        type=int,
+        default=TOKEN_DEFAULT_LIFETIME_SECONDS,
+        help=f"JWT lifetime in seconds (default {TOKEN_DEFAULT_LIFETIME_SECONDS}, the exchange's)",
+    )
     p.add_argument(
         "--signin-challenge-lifetime", type=int, default=180, help="sign-in challenge lifetime in seconds (default 180)"
     )

@@ -27,6 +27,9 @@ IP_REQUESTS_PER_SECOND = 50
 WEBSOCKET_CONNECTIONS = 10
 WEBSOCKET_NEW_PER_MINUTE = 30
 WEBSOCKET_MAX_AGE_SECONDS = 86400
+WEBSOCKET_PING_INTERVAL_SECONDS = 10
+WEBSOCKET_PONG_TIMEOUT_SECONDS = 300
+TOKEN_DEFAULT_LIFETIME_SECONDS = 604800
 
 # The string enums of components/schemas: a type of their values, the values, and a name for each value that is
 # an identifier.

@@ -8,7 +8,12 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Literal
 
-from ._tables import WEBSOCKET_CONNECTIONS, WEBSOCKET_MAX_AGE_SECONDS, WEBSOCKET_NEW_PER_MINUTE
+from ._tables import (
+    TOKEN_DEFAULT_LIFETIME_SECONDS,
+    WEBSOCKET_CONNECTIONS,
+    WEBSOCKET_MAX_AGE_SECONDS,
+    WEBSOCKET_NEW_PER_MINUTE,
+)
 
 FaultWhen = Literal["before", "after", "random"]
 
@@ -246,7 +251,7 @@ class MockConfig:
     market_maker_spread: Decimal = Decimal("0.0002")
     market_maker_balance: Decimal = Decimal("1000000000")
     timestamp_window_ms: int = 60_000
-    jwt_lifetime_s: int = 7 * 24 * 3600
+    jwt_lifetime_s: int = TOKEN_DEFAULT_LIFETIME_SECONDS
     #: Lifetime of a sign-in challenge (the prepare-signin `signedData`); the live exchange uses 180 s.
     signin_challenge_lifetime_s: int = 180
     spec_path: Path = DEFAULT_SPEC_PATH

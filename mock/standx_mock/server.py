@@ -16,6 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from ._tables import WEBSOCKET_PING_INTERVAL_SECONDS, WEBSOCKET_PONG_TIMEOUT_SECONDS
 from .app import ABORT_EXTENSION, create_app
 from .config import MockConfig
 from .service import MockService
@@ -75,8 +76,8 @@ class MockServer:
             port=self._port,
             http=FaultTolerantH11Protocol,
             ws="websockets-sansio",
-            ws_ping_interval=10.0,  # the exchange pings every 10 s
-            ws_ping_timeout=300.0,  # and gives up after 5 minutes without a pong
+            ws_ping_interval=WEBSOCKET_PING_INTERVAL_SECONDS,  # as the exchange pings
+            ws_ping_timeout=WEBSOCKET_PONG_TIMEOUT_SECONDS,  # and gives up without a pong
             lifespan="on",  # the market ticker
             log_config=None,
             log_level=self.config.log_level,

@@ -36,6 +36,7 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 from . import accounts
+from ._tables import TOKEN_DEFAULT_LIFETIME_SECONDS
 from .auth import JwtIssuer, decode_public_key
 from .config import MockConfig
 from .engine import Engine
@@ -229,7 +230,7 @@ class SignInService:
             if nonce in self._used:
                 raise EngineError("sign-in challenge already used: call prepare-signin again", 401)
             self._used.add(nonce)
-        lifetime = 7 * 24 * 3600 if expires_seconds is None else expires_seconds
+        lifetime = TOKEN_DEFAULT_LIFETIME_SECONDS if expires_seconds is None else expires_seconds
         user = f"{chain}_{address.lower() if chain == BSC else address}"
         with self.engine.lock:
             acct = self.engine.state.accounts.get(user)

@@ -514,11 +514,11 @@ def test_frame_violating_the_spec_closes_with_1011() -> None:
 
 
 def test_a_vanished_client_does_not_break_others(server: MockServer, trader: Trader) -> None:
-    gone = market(server)
-    send(gone, {"subscribe": {"channel": "price", "symbol": "BTC-USD"}})
-    assert recv(gone)["channel"] == "price"
-    gone.socket.shutdown(socket.SHUT_RDWR)  # no close handshake
-    gone.socket.close()
+    with market(server) as gone:
+        send(gone, {"subscribe": {"channel": "price", "symbol": "BTC-USD"}})
+        assert recv(gone)["channel"] == "price"
+        gone.socket.shutdown(socket.SHUT_RDWR)  # no close handshake
+        gone.socket.close()
     with market(server) as ws:
         send(ws, {"subscribe": {"channel": "price", "symbol": "BTC-USD"}})
         assert recv(ws)["seq"] == 1

@@ -29,7 +29,14 @@ def test_the_documented_figures() -> None:
     assert tables["limits"] == {
         "account": {"cost": 45, "capacity": 900, "refill_per_second": 1000},
         "ip": {"requests_per_second": 50},
-        "websocket": {"connections": 10, "new_per_minute": 30, "max_age_seconds": 24 * 3600},
+        "websocket": {
+            "connections": 10,
+            "new_per_minute": 30,
+            "max_age_seconds": 24 * 3600,
+            "ping_interval_seconds": 10,  # section 4.1: the server pings every 10 s
+            "pong_timeout_seconds": 5 * 60,  # and closes after 5 minutes without a pong
+        },
+        "token": {"default_lifetime_seconds": 7 * 24 * 3600},  # the sign-in's default expiresSeconds
     }
     enums = {e["schema"]: e for e in tables["enums"]}
     named = {"TIME_IN_FORCE_GTC": "gtc", "TIME_IN_FORCE_IOC": "ioc", "TIME_IN_FORCE_ALO": "alo"}

@@ -21,8 +21,8 @@ class LoginRequest:
     signed_data: str
     """ The `signedData` JWT from prepare_signin, unchanged. """
     expires_seconds: int | Unset = 604800
-    """ Lifetime of the access token in seconds (default 604800, 7 days). The docs advise against very long
-    lifetimes. """
+    """ Lifetime of the access token in seconds (by default 7 days). The docs advise against very long lifetimes.
+    """
 
     # JSON names that are not the Python names. The compiled decoder matches fields by Python name, so a body
     # with this model is decoded as JSON and built with from_dict (see _decode.json_decoder).
