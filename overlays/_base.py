@@ -543,7 +543,7 @@ class _ClientCore(Generic[TransportT]):
         if isinstance(exc, StandXError):
             if not _lost(exc) or not sent_at:
                 return
-            reason = _REASONS.get(type(exc).__name__, "no usable answer")
+            reason = next((why for cls, why in _REASONS if isinstance(exc, cls)), "no usable answer")
         elif not sent_at:
             exc.add_note(f"standx: {op.name} cl_ord_id={cl_ord_id} was not sent")
             return
@@ -658,12 +658,13 @@ class _ClientCore(Generic[TransportT]):
 
 # The operation argument the client generates (new_order's cl_ord_id), by operation: its outcome is tracked.
 _GENERATED: dict[str, str | None] = {}
-_REASONS = {
-    "RequestTimeoutError": "timeout",
-    "TransportError": "connection lost",
-    "ServerError": "server error",
-    "ResponseDecodeError": "undecodable answer",
-}
+# Why a lost answer's outcome is unknown, for the ledger: the first class the error is an instance of.
+_REASONS: tuple[tuple[type[StandXError], str], ...] = (
+    (RequestTimeoutError, "timeout"),
+    (TransportError, "connection lost"),
+    (ResponseDecodeError, "undecodable answer"),
+    (APIError, "server error"),
+)
 
 
 def _raw(content: bytes) -> Any:
