@@ -381,7 +381,8 @@ class MarketStream(Connection):
                     raw = await ws.recv()
                 except ConnectionClosed as closed:
                     if self._state is StreamState.OPEN and self._ws is ws:
-                        await self._start_reopen("connection age limit" if self._aged is ws else close_reason(closed))
+                        aged = self._aged is ws  # our own renewal: it reopens even with reconnecting off
+                        await self._start_reopen("connection age limit" if aged else close_reason(closed), renew=aged)
                     continue
                 event = decode_market_frame(raw)
                 if isinstance(event, StreamMessage):
@@ -405,9 +406,9 @@ class MarketStream(Connection):
                 raise StopAsyncIteration
             raise StreamClosedError(f"{self._url}: not connected (use `async with` or `await stream.connect()`)")
 
-    async def _start_reopen(self, reason: str) -> None:
+    async def _start_reopen(self, reason: str, *, renew: bool = False) -> None:
         try:
-            self._lost(reason)
+            self._lost(reason, renew=renew)
         except StreamClosedError:  # reconnecting is off: FAILED, and the socket (maybe still open) goes too
             await self._drop()
             raise

@@ -217,6 +217,9 @@ def test_connections_are_renewed_at_the_age_limit_and_without_reconnect_a_close_
             event = await anext(stream)
             assert event == Reconnected("connection age limit", 1)
         assert sum("connection" in f for f in received) == 2
+        # The renewal is the stream's own doing: it reopens even with reconnecting off.
+        async with MarketStream(url=url, max_age=0.2, reconnect=None) as stream:
+            assert await anext(stream) == Reconnected("connection age limit", 1)
 
     asyncio.run(with_server(server, body))
 
