@@ -256,6 +256,8 @@ class Spec:
                     "idempotent": bool(op.get("x-standx-idempotent")),
                     "settle": _settle(op.get("x-standx-idempotent")),
                     "echo": echo,
+                    # the argument the client makes up when not given (new_order's cl_ord_id): its outcome is tracked
+                    "generated": next((p["wire"] for p in params if "generate" in p["rule"]), None),
                     "paginate": op.get("x-standx-pagination"),  # facade only: iter_<operation>
                 }
         return table

@@ -402,6 +402,11 @@ class _ClientCore(Generic[TransportT]):
         return self._key
 
     @property
+    def ledger(self) -> Ledger:
+        """This client's unresolved orders; an `OrderStream(..., ledger=client.ledger)` shares it."""
+        return self._ledger
+
+    @property
     def unresolved_orders(self) -> tuple[UnresolvedOrder, ...]:
         """Orders whose outcome is unknown (lost answer, timeout, cancelled or interrupted call), soonest to
         settle first, until `resolve_order` or `resolve_all` settles them."""
@@ -448,12 +453,8 @@ class _ClientCore(Generic[TransportT]):
                 self._check_expiry(op)
         if op.signed and self._key is None:
             raise ValidationError(op.name, "signing_key", "this operation is signed: pass the key bound to the JWT")
-        tracked = _tracked_id(op, body)
-        if tracked is not None and tracked in self._ledger:
-            raise ValidationError(
-                op.name, "cl_ord_id", f"{tracked} has an earlier attempt whose outcome is unknown: it may still "
-                "land, so sending it again could place the order twice; settle it with resolve_order() first",
-            )  # fmt: skip
+        tracked = None if op.generated is None or body is None else str(body[op.generated])
+        self._ledger.refuse_resend(op.name, tracked, "settle it with resolve_order() first")
         text, fixed, declared = self._fixed(op)
         if query:
             text += "?" + urlencode(query)
@@ -540,25 +541,15 @@ class _ClientCore(Generic[TransportT]):
         KeyboardInterrupt: they propagate as themselves). Definite answers pass through untouched."""
         cl_ord_id = prepared.tracked
         assert cl_ord_id is not None and prepared.body is not None
-        if isinstance(exc, StandXError):
-            if not _lost(exc) or not sent_at:
-                return
-            reason = next((why for cls, why in _REASONS if isinstance(exc, cls)), "no usable answer")
-        elif not sent_at:
-            exc.add_note(f"standx: {op.name} cl_ord_id={cl_ord_id} was not sent")
+        if isinstance(exc, StandXError) and not _lost(exc):
             return
-        else:  # the task was cancelled (asyncio, or wait_for's timeout), Ctrl-C, or a bug below us
-            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "cancelled"
-        now = time.time()
         read = prepared.extensions["timeout"].get("read") or 0.0
-        settles_at = max(now, sent_at + read) + self._settle_margin
-        self._ledger.record(op.name, prepared.body, cl_ord_id, sent_at, settles_at, reason)
-        if isinstance(exc, StandXError):
-            raise OrderStatusUnknownError(op.name, cl_ord_id, exc, settles_at) from exc
-        exc.add_note(
-            f"standx: {op.name} cl_ord_id={cl_ord_id} was sent and its outcome is unknown ({reason}); it is in "
-            f"client.unresolved_orders: settle it with client.resolve_order({cl_ord_id!r})"
+        where = f"client.unresolved_orders: settle it with client.resolve_order({cl_ord_id!r})"
+        settles_at = self._ledger.unknown(
+            op.name, prepared.body, cl_ord_id, exc, sent_at, sent_at + read, self._settle_margin, where
         )
+        if settles_at is not None and isinstance(exc, StandXError):
+            raise OrderStatusUnknownError(op.name, cl_ord_id, exc, settles_at) from exc
 
     def _settles_at(self, cl_ord_id: str, sent_at: float | None) -> float:
         """When a lookup that does not find `cl_ord_id` proves it never landed."""
@@ -656,29 +647,11 @@ class _ClientCore(Generic[TransportT]):
         )
 
 
-# The operation argument the client generates (new_order's cl_ord_id), by operation: its outcome is tracked.
-_GENERATED: dict[str, str | None] = {}
-# Why a lost answer's outcome is unknown, for the ledger: the first class the error is an instance of.
-_REASONS: tuple[tuple[type[StandXError], str], ...] = (
-    (RequestTimeoutError, "timeout"),
-    (TransportError, "connection lost"),
-    (ResponseDecodeError, "undecodable answer"),
-    (APIError, "server error"),
-)
-
-
 def _raw(content: bytes) -> Any:
     """A settle read's answer as plain JSON (exact decimals): `_settled` looks at one field itself."""
     from ._decode import untyped
 
     return untyped(content)
-
-
-def _tracked_id(op: Operation, body: dict[str, object] | None) -> str | None:
-    name = _GENERATED.get(op.name, "")
-    if name == "":
-        name = _GENERATED[op.name] = next((p.wire for p in op.params if "generate" in p.rule), None)
-    return None if name is None or body is None else str(body[name])
 
 
 def _lost(error: StandXError) -> bool:

@@ -35,6 +35,7 @@ class Operation:
     conditions: tuple[tuple[str, str, str, Any], ...]
     idempotent: bool  # repeating it cannot change the outcome (opt-in retries of writes)
     echo: tuple[tuple[str, str], ...]  # (response field, request field) the client fills in from its request
+    generated: str | None = None  # the body field the client makes up (new_order's cl_ord_id): tracked outcome
     # A retried write refused because an earlier attempt already did it: (read operation, request fields passed
     # to it by Python name, the read's field, its values meaning "done", the answer to give instead).
     settle: tuple[str, tuple[str, ...], str, tuple[str, ...], dict[str, Any]] | None = None

@@ -142,6 +142,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(("cl_ord_id", "cl_ord_id"),),
+        generated="cl_ord_id",
     ),
     "cancel_order": Operation(
         name="cancel_order",
@@ -204,6 +205,7 @@ OPERATIONS: dict[str, Operation] = {
             {"code": 0, "message": "canceled by an earlier attempt whose answer was lost (settled by query_order)"},
         ),
         echo=(),
+        generated=None,
     ),
     "cancel_orders": Operation(
         name="cancel_orders",
@@ -256,6 +258,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=True,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "change_leverage": Operation(
         name="change_leverage",
@@ -307,6 +310,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=True,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "change_margin_mode": Operation(
         name="change_margin_mode",
@@ -358,6 +362,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=True,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "transfer_margin": Operation(
         name="transfer_margin",
@@ -412,6 +417,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "query_order": Operation(
         name="query_order",
@@ -461,6 +467,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "query_orders": Operation(
         name="query_orders",
@@ -535,6 +542,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "query_open_orders": Operation(
         name="query_open_orders",
@@ -586,6 +594,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "query_trades": Operation(
         name="query_trades",
@@ -653,6 +662,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "query_funding_history": Operation(
         name="query_funding_history",
@@ -707,6 +717,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "query_position_config": Operation(
         name="query_position_config",
@@ -751,6 +762,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "query_positions": Operation(
         name="query_positions",
@@ -795,6 +807,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "query_balance": Operation(
         name="query_balance",
@@ -825,6 +838,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "query_market_overview": Operation(
         name="query_market_overview",
@@ -841,6 +855,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "query_symbol_info": Operation(
         name="query_symbol_info",
@@ -871,6 +886,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "query_symbol_market": Operation(
         name="query_symbol_market",
@@ -902,6 +918,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "query_symbol_price": Operation(
         name="query_symbol_price",
@@ -933,6 +950,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "query_depth_book": Operation(
         name="query_depth_book",
@@ -964,6 +982,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "query_recent_trades": Operation(
         name="query_recent_trades",
@@ -995,6 +1014,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "query_funding_rates": Operation(
         name="query_funding_rates",
@@ -1040,6 +1060,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "kline_time": Operation(
         name="kline_time",
@@ -1056,6 +1077,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "kline_history": Operation(
         name="kline_history",
@@ -1115,6 +1137,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "health": Operation(
         name="health",
@@ -1131,6 +1154,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "query_region": Operation(
         name="query_region",
@@ -1147,6 +1171,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "prepare_signin": Operation(
         name="prepare_signin",
@@ -1181,6 +1206,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "login": Operation(
         name="login",
@@ -1226,6 +1252,7 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
     "query_certs": Operation(
         name="query_certs",
@@ -1242,5 +1269,6 @@ OPERATIONS: dict[str, Operation] = {
         idempotent=False,
         settle=None,
         echo=(),
+        generated=None,
     ),
 }

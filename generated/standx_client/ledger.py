@@ -12,14 +12,28 @@ Until then a lookup that does not find the order proves nothing, and a resolutio
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from .exceptions import APIError, RequestTimeoutError, ResponseDecodeError, StandXError, TransportError, ValidationError
+
 if TYPE_CHECKING:
     from .models.order import Order
+
+# Why an order's outcome is unknown, by what ended its call: the first class it is an instance of (anything else:
+# the calling task was cancelled, by asyncio, wait_for's timeout or a bug below us).
+_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (RequestTimeoutError, "timeout"),
+    (TransportError, "connection lost"),
+    (ResponseDecodeError, "undecodable answer"),
+    (APIError, "server error"),
+    (StandXError, "no usable answer"),
+    (KeyboardInterrupt, "interrupted"),
+)
 
 
 def _decimal(value: object) -> Decimal | None:
@@ -117,9 +131,38 @@ class Ledger:
             self._entries[cl_ord_id] = entry
         return entry
 
-    def settle(self, cl_ord_id: str) -> None:
+    def settle(self, cl_ord_id: str) -> UnresolvedOrder | None:
+        """Forget `cl_ord_id`; the entry it had, if any."""
         with self._lock:
-            self._entries.pop(cl_ord_id, None)
+            return self._entries.pop(cl_ord_id, None)
+
+    def refuse_resend(self, operation: str, cl_ord_id: str | None, hint: str) -> None:
+        """Sending an id again while its earlier attempt may still land could place the order twice."""
+        if cl_ord_id is not None and cl_ord_id in self._entries:
+            raise ValidationError(
+                operation, "cl_ord_id", f"{cl_ord_id} has an earlier attempt whose outcome is unknown: it may still "
+                f"land, so sending it again could place the order twice; {hint}",
+            )  # fmt: skip
+
+    def unknown(self, operation: str, request: Mapping[str, Any], cl_ord_id: str, exc: BaseException,
+                sent_at: float, deadline: float, margin: float, where: str) -> float | None:  # fmt: skip
+        """A call of an order ended with `exc` and no answer. Not sent (`sent_at` 0): nothing can land, and a
+        cancellation or interrupt gets a note saying so; None. Sent: the order is recorded, settling at the
+        later of `deadline` and now, plus `margin`; a cancellation or interrupt (which propagates as itself)
+        gets a note naming the id and `where` to settle it. Returns the settle time."""
+        if not sent_at:
+            if not isinstance(exc, StandXError):
+                exc.add_note(f"standx: {operation} cl_ord_id={cl_ord_id} was not sent")
+            return None
+        reason = next((why for cls, why in _REASONS if isinstance(exc, cls)), "cancelled")
+        settles_at = max(time.time(), deadline) + margin
+        self.record(operation, request, cl_ord_id, sent_at, settles_at, reason)
+        if not isinstance(exc, StandXError):
+            exc.add_note(
+                f"standx: {operation} cl_ord_id={cl_ord_id} was sent and its outcome is unknown ({reason}); it is in "
+                f"{where}"
+            )
+        return settles_at
 
     def snapshot(self) -> tuple[UnresolvedOrder, ...]:
         with self._lock:

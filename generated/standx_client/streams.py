@@ -27,16 +27,14 @@ reconnects, the per-IP connection budget) is in `_ws_connection.py` and `_ws_bud
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import time
 import uuid
 import weakref
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 try:
@@ -47,9 +45,9 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 
     raise ImportError(f"{__name__} needs websockets: {install_hint('ws')}") from exc
 
-from ._base import _COMPACT_JSON, DEFAULT_SETTLE_MARGIN, _tracked_id
+from . import _json
+from ._base import _COMPACT_JSON, DEFAULT_SETTLE_MARGIN
 from ._decode import SpecMismatch, market_frame, order_frame
-from ._json import check_depth
 from ._operations import OPERATIONS
 from ._streams import CHANNELS, LOGIN_COMMAND, MARKET_URL, ORDER_COMMANDS, ORDERS_URL, OrderCommands
 from ._tables import WEBSOCKET_MAX_AGE_SECONDS
@@ -119,24 +117,10 @@ def _undecodable(raw: str | bytes, problem: str, operation: str) -> ResponseDeco
     return ResponseDecodeError(problem, status_code=101, body=body[:2000], operation=operation)
 
 
-# One decoder for every frame (json.loads(..., parse_float=) builds a new one per call), and its scanner: a
-# frame is one JSON value with nothing around it, so the whitespace checks of `decode` are needed only when
-# the scan does not end at the last character.
-_DECODER = json.JSONDecoder(parse_float=Decimal)
-_SCAN: Callable[[str, int], tuple[Any, int]] = getattr(_DECODER, "scan_once")  # noqa: B009  (typeshed lacks it)
-
-
 def _loads(raw: str | bytes) -> Any:
+    """A frame the typed decode refused, as plain JSON (exact, depth-checked), or None if it is not JSON."""
     try:
-        text = raw if isinstance(raw, str) else raw.decode()
-        check_depth(text)  # TooDeepError (a ValueError) where deep nesting could crash the C scanner
-        value, end = _SCAN(text, 0)
-        return value if end == len(text) else _DECODER.decode(text)  # whitespace around it, or trailing data
-    except StopIteration:  # nothing JSON at the start: leading whitespace, or not JSON at all
-        try:
-            return _DECODER.decode(text)
-        except (ValueError, RecursionError):
-            return None
+        return _json.loads(raw)
     except (ValueError, RecursionError):  # not JSON (or not UTF-8), or nested too deep to decode
         return None
 
@@ -281,15 +265,14 @@ class MarketStream(Connection):
             raise TransportError(f"{self._url}: no auth reply within {self._open_timeout} s") from None
         except ConnectionClosed as closed:
             raise TransportError(f"{self._url}: {close_reason(closed)} before the auth reply") from None
-        frame = _loads(raw)
-        data = frame.get("data") if isinstance(frame, dict) and frame.get("channel") == "auth" else None
-        code = data.get("code") if isinstance(data, dict) else None
-        if code == 200:
-            return
-        if isinstance(data, dict) and type(code) is int:
-            raise _frame_error(code, str(data.get("msg") or data.get("message")), "ws-stream auth")
-        if isinstance(frame, dict) and type(frame.get("code")) is int:  # a {code, message} answer
-            _coded(frame, raw, "ws-stream auth")
+        try:
+            event = decode_market_frame(raw)  # the spec's auth channel; a {code, message} refusal raises its type
+        except ResponseDecodeError:
+            event = None
+        if isinstance(event, StreamMessage) and event.channel == "auth":
+            if event.data.code == 200:
+                return
+            raise _frame_error(event.data.code, str(event.data.msg), "ws-stream auth")
         raise TransportError(f"{self._url}: no auth reply (got {str(raw)[:100]!r})")
 
     def _arm_age_limit(self, ws: ClientConnection) -> None:
@@ -483,7 +466,9 @@ class OrderStream(OrderCommands[OrderResult], Connection):
     in again with the same `session_id` (commands wait for that, up to `timeout`). A malformed frame is
     logged and counted (`bad_frames`), never fatal. A command whose answer is lost (connection dropped, no
     terminal frame in `timeout`) raises `OrderStatusUnknownError` for new orders, exactly as over HTTP, and
-    is kept in `unresolved_orders` until settled: resolve it by `cl_ord_id`.
+    is kept in `unresolved_orders` until settled: resolve it by `cl_ord_id`. Pass `ledger=client.ledger` to
+    keep them in the HTTP client's ledger instead: then neither path resends an unresolved id, and
+    `client.resolve_all()` settles the stream's orders too.
     """
 
     def __init__(
@@ -503,6 +488,7 @@ class OrderStream(OrderCommands[OrderResult], Connection):
         budget: ConnectionBudget | None = DEFAULT_BUDGET,
         symbol_rules: Mapping[str, SymbolRules] | None = None,
         settle_margin: float = DEFAULT_SETTLE_MARGIN,
+        ledger: Ledger | None = None,
     ) -> None:
         super().__init__(
             url or ORDERS_URL or "",
@@ -527,7 +513,7 @@ class OrderStream(OrderCommands[OrderResult], Connection):
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()  # set: commands may go out (or the stream ended: they re-check the state)
         self._settle_margin = settle_margin
-        self._ledger = Ledger()  # orders sent here whose outcome is unknown (ledger.py, as on the HTTP client)
+        self._ledger = Ledger() if ledger is None else ledger  # orders whose outcome is unknown (ledger.py)
         self._unresolved_requests: dict[str, str] = {}  # their request ids: a late answer settles them
         self.bad_frames = 0  # frames that could not be decoded (logged and skipped)
         self.listener_overflows = 0  # frames a full `responses()` queue could not take (logged)
@@ -544,9 +530,8 @@ class OrderStream(OrderCommands[OrderResult], Connection):
 
     def settle_unresolved(self, cl_ord_id: str) -> UnresolvedOrder | None:
         """Remove an order from `unresolved_orders` once its outcome is known; the entry, if there was one."""
-        entry = self._ledger.get(cl_ord_id)
-        self._ledger.settle(cl_ord_id)
-        return entry
+        self._unresolved_requests = {r: c for r, c in self._unresolved_requests.items() if c != cl_ord_id}
+        return self._ledger.settle(cl_ord_id)
 
     def _state_changed(self) -> None:
         if self._state is StreamState.OPEN:
@@ -707,12 +692,8 @@ class OrderStream(OrderCommands[OrderResult], Connection):
         op = OPERATIONS[operation]
         _, _, body = prepare(op, values, self.symbol_rules)  # ValidationError: nothing sent
         body = body or {}
-        cl_ord_id = _tracked_id(op, body)
-        if cl_ord_id is not None and cl_ord_id in self._ledger:
-            raise ValidationError(
-                method, "cl_ord_id", f"{cl_ord_id} has an earlier attempt whose outcome is unknown: it may still "
-                "land, so sending it again could place the order twice; settle it first (settle_unresolved)",
-            )  # fmt: skip
+        cl_ord_id = None if op.generated is None else str(body[op.generated])
+        self._ledger.refuse_resend(method, cl_ord_id, "settle it first (settle_unresolved)")
         params = _COMPACT_JSON(body)  # the exact text that is signed and sent
         request_id = str(uuid.uuid4())  # envelope id and x-request-id alike: the safe choice (notes §4.3)
         sent_at = 0.0
@@ -739,36 +720,20 @@ class OrderStream(OrderCommands[OrderResult], Connection):
                 raise TransportError(f"{method}: connection lost: {exc}", operation=method) from exc
             finally:
                 self._pending.pop(request_id, None)
-        except TransportError as error:
-            if cl_ord_id is not None and sent_at:
-                reason = "timeout" if isinstance(error, RequestTimeoutError) else "connection lost"
-                settles_at = self._unresolve(method, cl_ord_id, body, request_id, sent_at, reason)
-                raise OrderStatusUnknownError(method, cl_ord_id, error, settles_at) from error
-            raise
-        except (asyncio.CancelledError, KeyboardInterrupt) as exc:  # the caller gave up (wait_for, cancel) or ^C
-            if cl_ord_id is not None and not sent_at:
-                exc.add_note(f"standx: {method} cl_ord_id={cl_ord_id} was not sent")
-            elif cl_ord_id is not None:
-                reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "cancelled"
-                self._unresolve(method, cl_ord_id, body, request_id, sent_at, reason)
-                exc.add_note(
-                    f"standx: {method} cl_ord_id={cl_ord_id} was sent and its outcome is unknown ({reason}); it "
-                    "is in orders.unresolved_orders until its answer arrives or you settle it"
+        except BaseException as exc:  # a lost answer (TransportError), the caller gave up (wait_for, cancel) or ^C
+            if cl_ord_id is not None:
+                where = "orders.unresolved_orders until its answer arrives or you settle it"
+                settles_at = self._ledger.unknown(
+                    method, body, cl_ord_id, exc, sent_at, sent_at + self._timeout, self._settle_margin, where
                 )
+                if settles_at is not None:
+                    self._unresolved_requests[request_id] = cl_ord_id  # a late answer settles it
+                    if isinstance(exc, TransportError):
+                        raise OrderStatusUnknownError(method, cl_ord_id, exc, settles_at) from exc
             raise
         if frame.code != 0:
             raise _frame_error(frame.code, str(frame.message or "rejected"), method, request_id)
         return OrderResult(request_id, cl_ord_id, pending.accepted, frame)
-
-    def _unresolve(
-        self, method: str, cl_ord_id: str, body: Mapping[str, Any], request_id: str, sent_at: float, reason: str
-    ) -> float:
-        """Record an order whose outcome is unknown; when it settles (see ledger.py): after the command's
-        timeout (or now, if later) plus `settle_margin`."""
-        settles_at = max(time.time(), sent_at + self._timeout) + self._settle_margin
-        self._ledger.record(method, body, cl_ord_id, sent_at, settles_at, reason)
-        self._unresolved_requests[request_id] = cl_ord_id
-        return settles_at
 
     async def _until_ready(self) -> ClientConnection:
         """The logged-in socket; while (re)connecting, wait for the login (up to `timeout`) rather than fail."""

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
-from standx_client import AuthenticationError, OrderStatusUnknownError, StreamClosedError
+from standx_client import AsyncStandX, AuthenticationError, OrderFound, OrderStatusUnknownError, StreamClosedError
 from standx_client import ValidationError as StandXValidationError
 from standx_client.retry import RetryPolicy
 from standx_client.streams import (
@@ -29,7 +30,7 @@ from standx_client.streams import (
     StreamState,
 )
 
-from tests.conftest import JWT, SEED_HEX, load_fixture
+from tests.conftest import DOC_EXAMPLES, JWT, SEED_HEX, load_fixture
 from tests.unit.ws_script import Peer, ScriptedServer, run
 
 WS = load_fixture("ws_examples.json")
@@ -559,6 +560,48 @@ def test_a_lost_answer_is_recorded_and_settled_by_the_caller() -> None:
             assert lost.value.settles_at == order.settles_at
             assert orders.settle_unresolved(order.cl_ord_id) == order
             assert orders.unresolved_orders == ()
+
+    run(main())
+
+
+def test_a_stream_sharing_the_clients_ledger_guards_both_paths() -> None:
+    """`OrderStream(ledger=client.ledger)`: an order lost on the stream is in the HTTP client's ledger, so the
+    client refuses to send its id again (nothing sent) and `resolve_all` settles it; and the other way round."""
+
+    async def script(peer: Peer) -> None:
+        login = await peer.recv_json()
+        await peer.send_json(reply("ws_api_success", login["request_id"]))
+        if peer.number == 1:
+            await peer.recv_json()
+            await peer.ws.close(1011)  # the answer is lost with the connection
+        await peer.ws.wait_closed()
+
+    sent: list[httpx.Request] = []
+
+    def exchange(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        found = DOC_EXAMPLES["query_order"]["response"]
+        return httpx.Response(200, json={**found, "cl_ord_id": request.url.params["cl_ord_id"]})
+
+    async def main() -> None:
+        client = AsyncStandX(jwt=JWT, signing_key=SEED_HEX, transport=httpx.MockTransport(exchange))
+        async with (
+            ScriptedServer(script) as srv,
+            OrderStream(
+                jwt=JWT, signing_key=SEED_HEX, url=srv.url("/o"), reconnect=FAST, ledger=client.ledger
+            ) as orders,  # fmt: skip
+        ):
+            with pytest.raises(OrderStatusUnknownError) as lost:
+                await orders.new_order(**ORDER)
+            cl_ord_id = lost.value.cl_ord_id
+            assert [e.cl_ord_id for e in client.unresolved_orders] == [cl_ord_id]
+            with pytest.raises(StandXValidationError, match="outcome is unknown"):
+                await client.new_order(**{**ORDER, "cl_ord_id": cl_ord_id})
+            assert sent == []
+            (found,) = await client.resolve_all()
+            assert isinstance(found, OrderFound) and found.order.cl_ord_id == cl_ord_id
+            assert orders.unresolved_orders == () and [r.url.path for r in sent] == ["/api/query_order"]
+        await client.aclose()
 
     run(main())
 
