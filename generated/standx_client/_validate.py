@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._ids import new_client_order_id
 from ._operation import Operation, Param
@@ -290,42 +290,6 @@ def _either(names: tuple[str, ...]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
-class _Field(NamedTuple):
-    """One parameter, ready for the hot path."""
-
-    py: str
-    wire: str
-    location: str
-    required: bool
-    generate: bool  # the client makes it up when not given (new_order's cl_ord_id)
-    symbol_rule: bool
-    convert: _Convert
-    param: Param
-
-
-_FIELDS: dict[str, tuple[Operation, tuple[_Field, ...]]] = {}
-
-
-def _fields(op: Operation) -> tuple[_Field, ...]:
-    entry = _FIELDS.get(op.name)
-    if entry is None or entry[0] is not op:  # built once per operation of the table
-        fields = tuple(
-            _Field(
-                p.py,
-                p.wire,
-                p.location,
-                p.required,
-                "generate" in p.rule,
-                "symbol_rule" in p.rule,
-                _converter(p.rule, p.py),
-                p,
-            )
-            for p in op.params
-        )
-        entry = _FIELDS[op.name] = (op, fields)
-    return entry[1]
-
-
 def prepare(
     op: Operation, values: Mapping[str, object], rules: Mapping[str, SymbolRules] | None = None
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]], dict[str, object] | None]:
@@ -351,8 +315,7 @@ def prepare(
         if (other_value == expected or str(other_value) == str(expected)) and present != (kind == "required"):
             problem = "is required" if kind == "required" else "is not allowed"
             raise ValidationError(op.name, name, f"{name} {problem} when {other} is {expected}", sentence=True)
-    symbol_rules = _symbol_rules(op, values, rules) if rules else None
-    _filler(op)(values.get, body, query, headers, rules, symbol_rules)
+    _filler(op)(values.get, body, query, headers, rules)
     return query, headers, body
 
 
@@ -370,9 +333,16 @@ def _filler(op: Operation) -> Callable[..., None]:
     names: dict[str, Any] = {"_Refused": _Refused, "ValidationError": ValidationError, "op": op,
                              "new_client_order_id": new_client_order_id, "_query_text": _query_text,
                              "_check_symbol_rule": _check_symbol_rule}  # fmt: skip
-    code = ["def fill(get, body, query, headers, rules, symbol_rules):"]
-    for i, field in enumerate(_fields(op)):
-        names[f"convert{i}"], names[f"param{i}"], py = field.convert, field.param, repr(field.py)
+    code = ["def fill(get, body, query, headers, rules):"]
+    # The rules of the symbol this call names (its `x-standx-symbol-rule: symbol` field), when loaded.
+    symbol = next((p.py for p in op.params if p.rule.get("symbol_rule") == "symbol"), None)
+    code.append(
+        "    symbol_rules = None"
+        if symbol is None
+        else f"    symbol_rules = rules.get(get({symbol!r})) if rules and get({symbol!r}).__class__ is str else None"
+    )
+    for i, field in enumerate(op.params):
+        names[f"convert{i}"], names[f"param{i}"], py = _converter(field.rule, field.py), field, repr(field.py)
         checked = [
             "try:",
             f"    converted = convert{i}(value)",
@@ -380,7 +350,7 @@ def _filler(op: Operation) -> Callable[..., None]:
             f"    raise ValidationError(op.name, {py}, str(refused), sentence=True) from None",
         ]
         placed = []
-        if field.symbol_rule:
+        if "symbol_rule" in field.rule:
             placed += ["if rules:", f"    _check_symbol_rule(op, param{i}, rules, symbol_rules, converted)"]
         if field.location != "body":
             placed.append(f"{'query' if field.location == 'query' else 'headers'}.append(({field.wire!r}, "
@@ -388,10 +358,11 @@ def _filler(op: Operation) -> Callable[..., None]:
         elif op.has_body:
             placed.append(f"body[{field.wire!r}] = converted")
         code.append(f"    value = get({py})")
-        if field.generate or field.required:
+        generate = "generate" in field.rule
+        if generate or field.required:
             missing = (
                 "converted = new_client_order_id()"  # so a lost answer can be looked up; made in the spec's format
-                if field.generate
+                if generate
                 else f"raise ValidationError(op.name, {py}, {field.py + ' is required'!r}, sentence=True)"
             )
             code += ["    if value is None:", f"        {missing}", "    else:"]
@@ -403,12 +374,6 @@ def _filler(op: Operation) -> Callable[..., None]:
     fill: Callable[..., None] = names["fill"]
     _FILLERS[op.name] = (op, fill)
     return fill
-
-
-def _symbol_rules(op: Operation, values: Mapping[str, object], rules: Mapping[str, SymbolRules]) -> SymbolRules | None:
-    """The rules of the symbol this call names (its `x-standx-symbol-rule: symbol` field), when known."""
-    symbol = next((values.get(p.py) for p in op.params if p.rule.get("symbol_rule") == "symbol"), None)
-    return rules.get(symbol) if isinstance(symbol, str) else None
 
 
 def _check_symbol_rule(
