@@ -170,6 +170,9 @@ def _kline_range(run: Run, values: Values) -> None:
 
 
 def _kline_rows(run: Run, history: Any) -> None:
+    if run.out.json:
+        run.out.result(history)  # the exchange's own shape, exact
+        return
     data = history.to_dict()
     times = data.get("t") or []
     columns = ("t", "o", "h", "l", "c", "v")
@@ -178,10 +181,7 @@ def _kline_rows(run: Run, history: Any) -> None:
         | {c: (data.get(c) or [None] * len(times))[i] for c in columns[1:]}
         for i, t in enumerate(times)
     ]
-    if run.out.json:
-        run.out.result(history)  # the exchange's own shape, exact
-    else:
-        run.out.rows(rows, ("time", "o", "h", "l", "c", "v"))
+    run.out.result(rows, ("time", "o", "h", "l", "c", "v"))
 
 
 def _depth_rows(run: Run, book: Any) -> None:
@@ -196,7 +196,7 @@ def _depth_rows(run: Run, book: Any) -> None:
         bid = bids[i] if i < len(bids) else [None, None]
         ask = asks[i] if i < len(asks) else [None, None]
         rows.append({"bid_qty": bid[1], "bid": bid[0], "ask": ask[0], "ask_qty": ask[1]})
-    run.out.rows(rows, ("bid_qty", "bid", "ask", "ask_qty"))
+    run.out.result(rows, ("bid_qty", "bid", "ask", "ask_qty"))
 
 
 def _levels_option(parser: argparse.ArgumentParser) -> None:

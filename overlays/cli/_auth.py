@@ -131,7 +131,10 @@ def add_commands(nouns: Any, common: argparse.ArgumentParser) -> None:
     login.add_argument("--key-file", type=Path, help=f"file holding the wallet key (default: ${KEY_ENV})")
     login.add_argument("--force", action="store_true", help="replace an existing credentials file")
     login.add_argument(
-        "--expires-seconds", type=int, default=DEFAULT_EXPIRES_SECONDS, help="token lifetime (default 7 days)"
+        "--expires-seconds",
+        type=int,
+        default=DEFAULT_EXPIRES_SECONDS,
+        help="token lifetime in seconds (default %(default)s)",
     )
     login.set_defaults(handler=_login)
     verbs.add_parser("status", parents=[common], help="the credentials in use and their expiry").set_defaults(

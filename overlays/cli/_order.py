@@ -84,8 +84,7 @@ def _place(run: Run) -> int:
         "order_type": order_type,
         "qty": run.opt("qty"),
         "price": run.opt("price"),
-        "time_in_force": run.opt("tif")
-        or (TIME_IN_FORCE_IOC if order_type == ORDER_TYPE_MARKET else TIME_IN_FORCE_GTC),
+        "time_in_force": run.opt("tif") or _default_tif(order_type),
         "reduce_only": run.opt("reduce_only"),
         "cl_ord_id": run.opt("cl_ord_id") or new_client_order_id(),
         "margin_mode": run.opt("margin_mode"),

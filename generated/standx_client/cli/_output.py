@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from enum import Enum
 from typing import Any, TextIO
@@ -91,14 +91,6 @@ class Output:
         else:
             text = cell(data)
         print(text, file=self._out)
-
-    def rows(self, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
-        """Rows that are already plain (a view computed from a response): a JSON array or a table."""
-        rows = list(rows)
-        if self.json:
-            print(dumps(rows), file=self._out)
-        else:
-            print(table(rows, columns) if rows else "(none)", file=self._out)
 
     def event(self, value: Any, summary: str) -> None:
         """One stream event: an NDJSON line, or a one-line summary."""
