@@ -197,12 +197,19 @@ class Spec:
 
     def __init__(self, path: Path) -> None:
         self.doc, self.raw_bytes, self.sha256 = load(path)
+        self._operations: dict[str, dict[str, Any]] | None = None
 
     def resolve(self, node: Any) -> Any:
         return resolve(self.doc, node)
 
     def operations(self) -> dict[str, dict[str, Any]]:
-        """operationId -> how to send it: host, method, path, auth, signing, parameters with their rules."""
+        """operationId -> how to send it: host, method, path, auth, signing, parameters with their rules (built
+        once: the facade, the table, the command table and the early check all read it)."""
+        if self._operations is None:
+            self._operations = self._build_operations()
+        return self._operations
+
+    def _build_operations(self) -> dict[str, dict[str, Any]]:
         default_server = self.doc["servers"][0]["url"]
         hosts = host_names(self.doc)  # server URL -> its name in x-standx-hosts
         table: dict[str, dict[str, Any]] = {}
@@ -300,7 +307,6 @@ def _pagination(op: dict[str, Any], prop: Any, args: list[dict[str, Any]]) -> di
     item = listing.inner_property
     item_type = item.get_type_string(no_optional=True).as_unembedded_code()
     return {
-        "imports": item.get_imports(prefix=".") | item.get_lazy_imports(prefix="."),
         "cursor": cursor,
         "items": items,
         "key": key,
@@ -384,7 +390,6 @@ def _check_user_text(method: dict[str, Any]) -> None:
 def _facade_methods(project: Any, spec: Spec) -> list[dict[str, Any]]:
     table = spec.operations()
     methods: list[dict[str, Any]] = []
-    imports: set[str] = set()
     for tag, collection in sorted(project.openapi.endpoint_collections_by_tag.items()):
         for endpoint in collection.endpoints:
             op = table[endpoint.name]
@@ -395,7 +400,6 @@ def _facade_methods(project: Any, spec: Spec) -> list[dict[str, Any]]:
             args = []
             for param in op["params"]:
                 prop = by_py[param["py"]]
-                imports.update(prop.get_imports(prefix=".") | prop.get_lazy_imports(prefix="."))
                 args.append(
                     {
                         "py": param["py"],
@@ -406,7 +410,6 @@ def _facade_methods(project: Any, spec: Spec) -> list[dict[str, Any]]:
                 )
             args.sort(key=lambda a: not a["required"])  # keyword-only, required first for readability
             ok = next(r for r in endpoint.responses.patterns if r.status_code.pattern == "200")
-            imports.update(ok.prop.get_imports(prefix=".") | ok.prop.get_lazy_imports(prefix="."))
             methods.append(
                 {
                     "name": endpoint.name,
@@ -416,16 +419,13 @@ def _facade_methods(project: Any, spec: Spec) -> list[dict[str, Any]]:
                     "rules": _rules_doc(op),
                     "args": args,
                     "returns": ok.prop.get_type_string(no_optional=True).as_unembedded_code(),
-                    "pages": (pages := _pagination(op, ok.prop, args)),
+                    "pages": _pagination(op, ok.prop, args),
                 }
             )
-            if pages is not None:
-                imports.update(pages.pop("imports"))
             _check_user_text(methods[-1])
     methods.sort(key=lambda m: list(table).index(m["name"]))
-    # Property imports include "from .types import UNSET, Unset" and the like; the facade needs only the names
-    # of models, which it reaches as `models.<Name>` (the models package loads each one on first use).
-    models = {i.rsplit(" import ", 1)[1] for i in imports if i.startswith("from .models")}
+    # The facade reaches models as `models.<Name>` (the models package loads each one on first use).
+    models = {str(m.class_info.name) for m in (*project.openapi.models, *project.openapi.enums)}
     for m in methods:
         for a in m["args"]:  # iter_<operation>'s arguments are these same dicts
             a["type"] = _qualify(a["type"], models)
@@ -555,8 +555,6 @@ def _stream_table(project: Any, spec: Spec, methods: list[dict[str, Any]]) -> di
     if commands and len(logins) != 1:
         raise SystemExit("openapi/standx.yaml: x-standx-streams.orders: one command without an operation logs in")
     return {
-        "market_url": market.get("url"),
-        "orders_url": orders.get("url"),
         "channels": channels,
         "commands": commands,
         "login": logins[0] if logins else None,
@@ -643,8 +641,8 @@ def _copy_for_mock(out_root: Path, spec: Spec, package_dir: Path) -> None:
     (mock_dir / "spec_loader.py").write_text(f"{banner}\n{loader}", encoding="utf-8")
 
 
-# Everything `make generate` writes, relative to the output root.
-# Everything `make generate` writes: the package, and the mock's copies of the spec, its hash, the tables, the loader.
+# Everything `make generate` writes, relative to the output root: the package, and the mock's copies of the
+# spec, its hash, the tables and the loader.
 OUTPUTS = (
     f"generated/{PACKAGE}",
     *(f"mock/standx_mock/{name}" for name in ("standx.yaml", "_spec_hash.py", "_tables.py", "spec_loader.py")),
@@ -697,11 +695,11 @@ def _check(spec_path: Path, root: Path) -> int:
         if done.returncode:
             print(done.stdout + done.stderr, file=sys.stderr)
             return done.returncode
-        changes = _changes(_snapshot(root), fresh := _snapshot(Path(tmp)))
+        committed = _snapshot(root)
+        changes = _changes(committed, fresh := _snapshot(Path(tmp)))
     if not changes:
         print("check-generated: generated code matches openapi/standx.yaml, generator/ and overlays/")
         return 0
-    committed = _snapshot(root)
     for output in OUTPUTS:
         mine = [(mark, path) for mark, path in changes if path == output or path.startswith(output + "/")]
         if not mine:

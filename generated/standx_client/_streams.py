@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar
 
 # Models are named as `models.<Name>`, as in the facade: the package loads each model on first use.
 from . import models
+from ._tables import STREAM_URLS
 
 
 class Channel(NamedTuple):
@@ -27,8 +28,8 @@ class Channel(NamedTuple):
     symbol_pattern: str | None = None
 
 
-MARKET_URL: str | None = "wss://perps.standx.com/ws-stream/v1"
-ORDERS_URL: str | None = "wss://perps.standx.com/ws-api/v1"
+MARKET_URL: str | None = STREAM_URLS.get("market")
+ORDERS_URL: str | None = STREAM_URLS.get("orders")
 
 CHANNELS: dict[str, Channel] = {
     "auth": Channel(
