@@ -121,28 +121,33 @@ _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).enco
 _USER_AGENT = "standx-client-python"
 
 
-def _check_url(name: str, url: object, default: str) -> str:
-    """HTTPS only, except on loopback (the local mock exchange); the host only, without the /api prefix."""
-    if not isinstance(url, str):
-        raise ValidationError("client", name, f"must be a URL string such as {default!r}, got {type(url).__name__}")
+def secure_url(where: str, name: str, url: object, default: str, secure: str = "https", plain: str = "http") -> str:
+    """`url` on the `secure` scheme, or the `plain` one on loopback only (the local mock exchange); no query or
+    fragment. Shared by the HTTP hosts and the WebSocket streams."""
+    if not isinstance(url, str) or not url:
+        raise ValidationError(where, name, f"must be a URL string such as {default!r}, got {url!r}")
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname or ""
     except ValueError as exc:
-        raise ValidationError("client", name, f"{url!r} is not a URL ({exc})") from None
-    path = parts.path.rstrip("/")
-    if path == "/api" or path.endswith("/api"):
+        raise ValidationError(where, name, f"{url!r} is not a URL ({exc})") from None
+    if parts.query or parts.fragment:
+        raise ValidationError(where, name, f"{url!r} must not have a query or fragment")
+    if (parts.scheme == secure and host) or (parts.scheme == plain and (host == "localhost" or _is_loopback(host))):
+        return url.strip()
+    article = "an" if secure == "https" else "a"
+    raise ValidationError(where, name, f"{url!r} must be {article} {secure}:// URL (plain {plain} only for loopback)")
+
+
+def _check_url(name: str, url: object, default: str) -> str:
+    """An HTTP host: the host only, without the /api prefix every operation path starts with."""
+    checked = secure_url("client", name, url, default).rstrip("/")
+    if checked.endswith("/api"):
         raise ValidationError(
             "client", name, f"{url!r} ends in /api, which every operation path already starts with: "
             f"pass the host alone, such as {default!r}",
         )  # fmt: skip
-    if parts.query or parts.fragment:
-        raise ValidationError("client", name, f"{url!r} must not have a query or fragment")
-    if parts.scheme == "https" and host:
-        return url.strip().rstrip("/")
-    if parts.scheme == "http" and (host == "localhost" or _is_loopback(host)):
-        return url.strip().rstrip("/")
-    raise ValidationError("client", name, f"{url!r} must be an https:// URL (plain http only for loopback)")
+    return checked
 
 
 def _seconds(name: str, value: object, *, allow_zero: bool = False) -> float:

@@ -28,7 +28,6 @@ import logging
 from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Self, TypeVar
-from urllib.parse import urlsplit
 
 try:
     from websockets.asyncio.client import ClientConnection, connect
@@ -38,9 +37,9 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 
     raise ImportError(f"{__name__} needs websockets: {install_hint('ws')}") from exc
 
-from ._base import _is_loopback
+from ._base import secure_url
 from ._ws_budget import ConnectionBudget, _Attempt, budget_key
-from .exceptions import StandXError, StreamClosedError, TransportError, ValidationError
+from .exceptions import StandXError, StreamClosedError, TransportError
 from .retry import RetryPolicy
 
 logger = logging.getLogger(f"{__package__}.streams")  # one logger for everything the streams do
@@ -79,13 +78,7 @@ class Reconnected:
 
 def check_ws_url(url: str) -> str:
     """wss:// only, except on loopback (the local mock exchange)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.scheme == "wss" and host:
-        return url
-    if parts.scheme == "ws" and (host == "localhost" or _is_loopback(host)):
-        return url
-    raise ValidationError("stream", "url", f"{url!r} must be a wss:// URL (plain ws only for loopback)")
+    return secure_url("stream", "url", url, "wss://perps.standx.com/ws-stream/v1", "wss", "ws")
 
 
 def close_reason(closed: ConnectionClosed) -> str:
