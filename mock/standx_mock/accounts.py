@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from .config import SymbolConfig
 from .enums import CROSS, ISOLATED, MARGIN_MODES, OPEN, UNTRIGGERED
 from .state import Account, EngineError, ExchangeState, FundingEntry, Order, Position, PositionConfig, Trade, Vault
 from .util import ceil_to, dstr, floor_to, q9
@@ -120,13 +121,22 @@ def position(state: ExchangeState, user: str, symbol: str) -> Position:
 # ---------------------------------------------------------------------- balances
 
 
+def order_margin(cfg: SymbolConfig, qty: Decimal, price: Decimal, leverage: int) -> Decimal:
+    """What an order of `qty` at `price` needs: its margin at `leverage` and the taker fee."""
+    notional = qty * price
+    return q9(notional / leverage + notional * cfg.taker_fee)
+
+
+def initial_margin(pos: Position, leverage: int | None = None) -> Decimal:
+    """The position's entry value over `leverage` (its own when None)."""
+    return q9(pos.entry_value / (pos.leverage if leverage is None else leverage))
+
+
 def order_lock(state: ExchangeState, order: Order) -> Decimal:
     """What a resting order locks: its margin and the taker fee (reduce-only orders lock nothing)."""
     if order.status != OPEN or order.reduce_only or order.price is None:
         return ZERO
-    cfg = state.symbols[order.symbol]
-    notional = order.remaining * order.price
-    return q9(notional / order.leverage + notional * cfg.taker_fee)
+    return order_margin(state.symbols[order.symbol], order.remaining, order.price, order.leverage)
 
 
 def balance(state: ExchangeState, user: str) -> dict[str, Decimal]:
@@ -142,7 +152,7 @@ def balance(state: ExchangeState, user: str) -> dict[str, Decimal]:
             isolated_balance += pos.isolated_margin
             isolated_upnl += upnl
         else:
-            cross_margin += q9(pos.entry_value / pos.leverage) if pos.qty else ZERO
+            cross_margin += initial_margin(pos) if pos.qty else ZERO
             cross_upnl += upnl
     locked = sum((o.locked for o in state.open_orders(user)), ZERO)
     cross_available = acct.cross_balance - cross_margin - locked + cross_upnl
@@ -266,14 +276,14 @@ def change_leverage(state: ExchangeState, user: str, symbol: str, leverage: int)
     pc = position_config(state, user, symbol)
     pos = state.positions.get((user, symbol))
     if pos is not None and pos.qty != 0 and pos.margin_mode == ISOLATED and leverage != pc.leverage:
-        shortfall = q9(pos.entry_value / leverage) - pos.isolated_margin
+        shortfall = initial_margin(pos, leverage) - pos.isolated_margin
         if shortfall > 0 and shortfall > available(state, user):
             raise EngineError("insufficient margin to lower the leverage of the isolated position")
         if shortfall > 0:
             state.accounts[user].cross_balance -= shortfall
             pos.isolated_margin += shortfall
     if pos is not None and pos.qty != 0 and pos.margin_mode == CROSS and leverage < pc.leverage:
-        extra = q9(pos.entry_value / leverage) - q9(pos.entry_value / pc.leverage)
+        extra = initial_margin(pos, leverage) - initial_margin(pos, pc.leverage)
         if extra > available(state, user):
             raise EngineError("insufficient margin to lower the leverage")
     pc.leverage = leverage
@@ -319,7 +329,7 @@ def transfer_margin(state: ExchangeState, user: str, symbol: str, amount: Decima
         acct.cross_balance -= amount
         pos.isolated_margin += amount
     else:
-        removable = pos.isolated_margin - q9(pos.entry_value / pos.leverage)
+        removable = pos.isolated_margin - initial_margin(pos)
         if -amount > removable:
             raise EngineError(f"not enough isolated margin: at most {dstr(max(removable, ZERO))} DUSD can be removed")
         pos.isolated_margin += amount

@@ -109,14 +109,11 @@ def _check_margin(
     is_buy: bool,
 ) -> None:
     """Pre-trade margin check on the part of the order that increases exposure."""
-    pos_qty = state.position_qty(user, cfg.symbol)
-    reducing = min(qty, abs(pos_qty)) if (pos_qty < 0) == is_buy and pos_qty != 0 else ZERO
-    opening = qty - reducing
+    opening = qty - min(qty, _reducible(state, user, cfg.symbol, is_buy))
     if opening <= 0:
         return
     ref = price if price is not None else _market_reference_price(state, cfg.symbol, is_buy)
-    notional = opening * ref
-    required = q9(notional / pc.leverage + notional * cfg.taker_fee)
+    required = accounts.order_margin(cfg, opening, ref, pc.leverage)
     free = accounts.available(state, user)
     if required > free:
         raise EngineError(f"insufficient margin: order needs {dstr(required)} DUSD, available {dstr(q9(free))}")

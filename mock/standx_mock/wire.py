@@ -85,7 +85,7 @@ def position_json(state: ExchangeState, pos: Position) -> dict[str, Any]:
     mark = state.marks[pos.symbol]
     upnl = pos.upnl(mark)
     position_value = abs(pos.qty) * mark
-    initial_margin = q9(pos.entry_value / pos.leverage)
+    initial_margin = accounts.initial_margin(pos)
     maint_margin = q9(position_value * cfg.maint_margin_rate)
     holding = pos.isolated_margin if pos.margin_mode == ISOLATED else initial_margin
     liq = accounts.liquidation_price(state, pos)
