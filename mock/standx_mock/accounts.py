@@ -349,15 +349,19 @@ def collateral(state: ExchangeState, pos: Position) -> Decimal:
     return bal["cross_balance"] - bal["locked"] + bal["cross_upnl"] - pos.upnl(state.marks[pos.symbol])
 
 
-def threshold_price(state: ExchangeState, pos: Position, maint_rate: Decimal) -> Decimal | None:
+def threshold_price(
+    state: ExchangeState, pos: Position, maint_rate: Decimal, backing: Decimal | None = None
+) -> Decimal | None:
     """The mark at which collateral + upnl falls to `maint_rate` x position value, rounded towards the
     entry (so a mark at or beyond the shown price is past it): the liquidation price with the symbol's
-    maintenance rate, the bankruptcy price with 0. None when flat or never reached."""
+    maintenance rate, the bankruptcy price with 0. None when flat or never reached. `backing` is the
+    position's `collateral` when the caller has it already (it sums the whole balance)."""
     q = abs(pos.qty)
     if q == 0:
         return None
     cfg = state.symbols[pos.symbol]
-    backing = collateral(state, pos)
+    if backing is None:
+        backing = collateral(state, pos)
     if pos.qty > 0:
         price = ceil_to((pos.entry_value - backing) / (q * (1 - maint_rate)), cfg.price_tick)
     else:
@@ -365,9 +369,9 @@ def threshold_price(state: ExchangeState, pos: Position, maint_rate: Decimal) ->
     return price if price > 0 else None
 
 
-def liquidation_price(state: ExchangeState, pos: Position) -> Decimal | None:
-    return threshold_price(state, pos, state.symbols[pos.symbol].maint_margin_rate)
+def liquidation_price(state: ExchangeState, pos: Position, backing: Decimal | None = None) -> Decimal | None:
+    return threshold_price(state, pos, state.symbols[pos.symbol].maint_margin_rate, backing)
 
 
-def bankruptcy_price(state: ExchangeState, pos: Position) -> Decimal | None:
-    return threshold_price(state, pos, ZERO)
+def bankruptcy_price(state: ExchangeState, pos: Position, backing: Decimal | None = None) -> Decimal | None:
+    return threshold_price(state, pos, ZERO, backing)

@@ -80,43 +80,52 @@ def trade_json(state: ExchangeState, t: Trade) -> dict[str, Any]:
     }
 
 
-def position_json(state: ExchangeState, pos: Position) -> dict[str, Any]:
+def position_base(state: ExchangeState, pos: Position) -> dict[str, Any]:
+    """The fields of a position that need neither the mark nor the balance (StreamPosition sends these)."""
     cfg = state.symbols[pos.symbol]
-    mark = state.marks[pos.symbol]
-    upnl = pos.upnl(mark)
-    position_value = abs(pos.qty) * mark
-    initial_margin = accounts.initial_margin(pos)
-    maint_margin = q9(position_value * cfg.maint_margin_rate)
-    holding = pos.isolated_margin if pos.margin_mode == ISOLATED else initial_margin
-    liq = accounts.liquidation_price(state, pos)
-    bankruptcy = accounts.bankruptcy_price(state, pos)
-    denominator = accounts.collateral(state, pos) + upnl
-    mmr = q9(maint_margin / denominator * 100) if pos.qty and denominator > 0 else None
     return {
-        "bankruptcy_price": fixed(bankruptcy, cfg.price_tick_decimals) if bankruptcy is not None else "0",
         "created_at": iso(pos.created_at),
         "entry_price": dstr(q9(pos.entry_price)),
         "entry_value": dstr(pos.entry_value),
-        "holding_margin": dstr(holding),
         "id": pos.id,
-        "initial_margin": dstr(initial_margin),
+        "initial_margin": dstr(accounts.initial_margin(pos)),
         "leverage": str(pos.leverage),
-        "liq_price": fixed(liq, cfg.price_tick_decimals) if liq is not None else None,
-        "maint_margin": dstr(maint_margin),
         "margin_asset": QUOTE_ASSET,
         "margin_mode": pos.margin_mode,
-        "mark_price": fixed(mark, cfg.price_tick_decimals),
-        "mmr": dstr(mmr) if mmr is not None else None,
-        "position_value": dstr(position_value),
         "qty": fixed(pos.qty, cfg.qty_tick_decimals),
         "realized_pnl": dstr(pos.realized_pnl),
         "status": "open",
         "symbol": pos.symbol,
-        "time": iso(state.clock.now()),
         "updated_at": iso(pos.updated_at),
-        "upnl": dstr(upnl),
         "user": pos.user,
     }
+
+
+def position_json(state: ExchangeState, pos: Position) -> dict[str, Any]:
+    cfg = state.symbols[pos.symbol]
+    base = position_base(state, pos)
+    mark = state.marks[pos.symbol]
+    upnl = pos.upnl(mark)
+    position_value = abs(pos.qty) * mark
+    maint_margin = q9(position_value * cfg.maint_margin_rate)
+    backing = accounts.collateral(state, pos)  # once: it sums the whole balance
+    liq = accounts.liquidation_price(state, pos, backing)
+    bankruptcy = accounts.bankruptcy_price(state, pos, backing)
+    denominator = backing + upnl
+    mmr = q9(maint_margin / denominator * 100) if pos.qty and denominator > 0 else None
+    full = {
+        **base,
+        "bankruptcy_price": fixed(bankruptcy, cfg.price_tick_decimals) if bankruptcy is not None else "0",
+        "holding_margin": dstr(pos.isolated_margin) if pos.margin_mode == ISOLATED else base["initial_margin"],
+        "liq_price": fixed(liq, cfg.price_tick_decimals) if liq is not None else None,
+        "maint_margin": dstr(maint_margin),
+        "mark_price": fixed(mark, cfg.price_tick_decimals),
+        "mmr": dstr(mmr) if mmr is not None else None,
+        "position_value": dstr(position_value),
+        "time": iso(state.clock.now()),
+        "upnl": dstr(upnl),
+    }
+    return dict(sorted(full.items()))  # the exchange writes a position's keys in alphabetical order
 
 
 def balance_json(state: ExchangeState, user: str) -> dict[str, Any]:

@@ -262,7 +262,7 @@ class StreamHub:
         self.limits = IpLimits(config.ws_max_connections_per_ip, config.ws_max_new_connections_per_minute)
         position = self.table.channels.get("position")
         properties = service.spec.resolve({"$ref": "#" + position.schema_ptr}).get("properties", {}) if position else {}
-        #: StreamPosition is a subset of the HTTP Position: the fields its schema declares.
+        #: StreamPosition is a subset of the HTTP Position: the fields its schema declares (`wire.position_base`).
         self._position_fields = tuple(properties)
 
     # ------------------------------------------------------------ connection life
@@ -668,8 +668,8 @@ class StreamHub:
         exchange = self.service.exchange
         out: dict[int, dict[str, Any]] = {}
         for pos in exchange.user_positions(user):
-            full = wire.position_json(exchange, pos)
-            out[pos.id] = {k: full[k] for k in self._position_fields if k in full}
+            base = wire.position_base(exchange, pos)
+            out[pos.id] = {k: base[k] for k in self._position_fields if k in base}
         return out
 
     def _push_positions(self, conns: list[Connection]) -> None:
