@@ -205,7 +205,7 @@ async def ws_drop(request: Request, service: MockService, hub: StreamHub) -> Res
 
 
 async def spec(request: Request, service: MockService, hub: StreamHub) -> Response:
-    return Response(service.config.spec_path.read_bytes(), media_type="application/yaml")
+    return Response(service.spec.raw, media_type="application/yaml")
 
 
 # ---------------------------------------------------------------------- the market

@@ -106,7 +106,7 @@ class Spec:
     @classmethod
     def load(cls, path: Path, expected_sha256: str | None, verify: bool = True) -> Spec:
         """The spec at `path`; refused when its sha256 is not the expected one (None: the packaged spec's)."""
-        doc, _, digest = load(path)
+        doc, raw, digest = load(path)
         if verify:
             want = expected_sha256 if expected_sha256 is not None else expected_spec_hash()
             if digest != want:
@@ -114,11 +114,13 @@ class Spec:
                     f"refusing to start: sha256 of {path} is {digest}, but the mock was built for {want}. "
                     "Regenerate with `make generate`."
                 )
-        return cls(doc, digest)
+        return cls(doc, digest, raw)
 
-    def __init__(self, doc: dict[str, Any], sha256: str = "") -> None:
+    def __init__(self, doc: dict[str, Any], sha256: str = "", raw: bytes = b"") -> None:
         self.doc = doc
         self.sha256 = sha256
+        #: The file's bytes as read and hash-checked (`GET /mock/openapi.yaml` serves them).
+        self.raw = raw
         resource = Resource.from_contents(doc, default_specification=DRAFT202012)
         self.registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
         self.format_checker = FormatChecker()
