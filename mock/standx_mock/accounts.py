@@ -65,10 +65,9 @@ def create_vault(state: ExchangeState, owner: str, balance: Decimal | None = Non
     return vault
 
 
-def acting_user(state: ExchangeState, user: str, vault_id: str | None) -> str:
-    """The account a request acts for: the caller's own, or a vault it owns (403 otherwise)."""
-    if vault_id is None:
-        return user
+def acting_user(state: ExchangeState, user: str | None, vault_id: str) -> str:
+    """The account a request that impersonates `vault_id` acts for: the vault's, when the caller owns it;
+    403 otherwise (an unknown vault, another's, or no caller: `user` None)."""
     vault = state.vaults.get(vault_id)
     if vault is None or vault.owner != user:
         raise EngineError(f"Forbidden - the caller does not own vault {vault_id}", 403)

@@ -71,8 +71,6 @@ def run(
         user = caller.user if caller else None
         vault = validated.headers.get(IMPERSONATE_HEADER)
         if vault is not None:
-            if user is None:
-                return failure(403, f"Forbidden - the caller does not own vault {vault}", request_id)
             try:
                 user = service.engine.acting_user(user, vault)
             except EngineError as exc:

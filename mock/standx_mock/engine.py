@@ -73,7 +73,7 @@ class Engine:
         with self.lock:
             return accounts.create_vault(self.state, owner, balance)
 
-    def acting_user(self, user: str, vault_id: str | None) -> str:
+    def acting_user(self, user: str | None, vault_id: str) -> str:
         with self.lock:
             return accounts.acting_user(self.state, user, vault_id)
 
