@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
-from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from . import dispatch, wire
 from .auth import HEADER_SIGN_VERSION, SIGN_VERSION, AuthError, TokenClaims
 from .enums import REJECTED
+from .limits import IpLimits
 from .service import MockService
 from .spec import Operation, Spec
 from .spec_loader import SpecError
@@ -42,7 +41,7 @@ AUTH_CHANNEL = "auth"
 PUBLIC_CHANNELS = ("price", "depth_book", "public_trade")
 PRIVATE_CHANNELS = ("order", "position", "balance", "trade")
 #: Close codes: `/mock/ws/drop`, the connection age limit, a frame that violates the spec, a slow reader,
-#: a connection over the per-IP limits, and the close after the documented 408 notice.
+#: a connection over the per-IP limits (`limits.IpLimits`), and the close after the documented 408 notice.
 CLOSE_DROPPED = 1012
 CLOSE_MAX_AGE = 1000
 CLOSE_INVALID_FRAME = 1011
@@ -197,48 +196,6 @@ class Connection:
         except (WebSocketDisconnect, OSError, RuntimeError) as exc:  # the client went away
             logger.debug("websocket writer stopped: %r", exc)
             self.closing = True
-
-
-# ---------------------------------------------------------------------- per-IP connection limits
-
-
-class IpLimits:
-    """The documented WebSocket limits per client IP: connections open at once, and new connections in a
-    sliding minute. The docs do not say how the exchange counts, so the mock takes the strict reading: both
-    endpoints share the limits, and every attempt enters the minute, refused ones too."""
-
-    def __init__(
-        self,
-        max_open: int | None,
-        max_new: int | None,
-        window: float = 60.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.max_open = max_open
-        self.max_new = max_new
-        self.window = window
-        self.clock = clock
-        self.open: Counter[str] = Counter()
-        self.recent: dict[str, deque[float]] = {}
-
-    def admit(self, ip: str) -> str | None:
-        """Count an attempt; None when it may open (the caller must `release` it), else why it is refused."""
-        now = self.clock()
-        recent = self.recent.setdefault(ip, deque())
-        while recent and recent[0] <= now - self.window:
-            recent.popleft()
-        recent.append(now)
-        if self.max_new is not None and len(recent) > self.max_new:
-            return f"too many new connections: more than {self.max_new} in {self.window:g} s from this IP"
-        if self.max_open is not None and self.open[ip] >= self.max_open:
-            return f"too many connections: {self.max_open} already open from this IP"
-        self.open[ip] += 1
-        return None
-
-    def release(self, ip: str) -> None:
-        self.open[ip] -= 1
-        if self.open[ip] <= 0:
-            del self.open[ip]
 
 
 # ---------------------------------------------------------------------- the hub
