@@ -23,7 +23,7 @@ from . import admin, dispatch
 from .config import MockConfig
 from .faults import FAULT_HEADER, FaultHeaderInvalid, FaultPlan, html_error_page, malformed_body, truncate
 from .handlers import PlainText
-from .responses import error_response, json_response
+from .responses import envelope, error_response, json_response
 from .service import MockService
 from .spec import Operation
 from .util import dumps
@@ -92,7 +92,7 @@ def fault_response(plan: FaultPlan, request_id: str, executed: Response | None) 
                 status_code=executed.status_code,
                 media_type=executed.media_type or "application/json",
             )
-        full = dumps({"code": 0, "message": "success", "request_id": request_id})
+        full = dumps(envelope(0, "success", request_id))
         return Response(truncate(full), status_code=200, media_type="application/json")
     raise AssertionError(f"unknown fault kind {kind}")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from .auth import AuthError, TokenClaims
 from .handlers import HANDLERS, Context
+from .responses import envelope
 from .service import MockService
 from .spec import Operation, RequestInvalid
 from .state import EngineError, Order
@@ -41,7 +42,7 @@ class Outcome:
 
 
 def failure(status: int, message: str, request_id: str, headers: Mapping[str, str] | None = None) -> Outcome:
-    return Outcome(status, {"code": status, "message": message, "request_id": request_id}, dict(headers or {}))
+    return Outcome(status, envelope(status, message, request_id), dict(headers or {}))
 
 
 def run(

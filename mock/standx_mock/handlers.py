@@ -16,6 +16,7 @@ from . import accounts, market, matching, wire
 from .config import MockConfig
 from .engine import Engine
 from .enums import KLINE_NO_DATA, KLINE_OK, NEW, OPEN
+from .responses import envelope
 from .signin import SignInService
 from .spec import Operation
 from .state import EngineError, ExchangeState, FundingEntry, Order, Trade
@@ -54,7 +55,7 @@ class Context:
         return self.user
 
     def ack(self) -> dict[str, Any]:
-        return {"code": 0, "message": "success", "request_id": self.request_id}
+        return envelope(0, "success", self.request_id)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,13 @@ def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | Non
     return Response(dumps(body), status_code=status, media_type="application/json", headers=dict(headers or {}))
 
 
+def envelope(code: int, message: str, request_id: str) -> dict[str, Any]:
+    """The StandX envelope: an acknowledgement (`code` 0) or an error body (`code` the HTTP status)."""
+    return {"code": code, "message": message, "request_id": request_id}
+
+
 def error_response(status: int, message: str, request_id: str, headers: Mapping[str, str] | None = None) -> Response:
-    return json_response({"code": status, "message": message, "request_id": request_id}, status, headers)
+    return json_response(envelope(status, message, request_id), status, headers)
 
 
 def admin_json(body: Any, status: int = 200) -> Response:
