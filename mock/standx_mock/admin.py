@@ -8,7 +8,7 @@ import dataclasses
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from . import market, wire
 from .auth import decode_public_key
-from .config import FaultConfig, RandomWalk
+from .config import FaultConfig, RandomWalk, parse_decimal
 from .engine import MarketEvents
 from .faults import FaultHeaderInvalid
 from .responses import admin_json, error_response, json_response
@@ -43,13 +43,8 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 
 def _decimal(value: object, what: str) -> Decimal:
-    try:
-        result = Decimal(str(value))
-    except InvalidOperation:
-        raise EngineError(f"{what} must be a decimal string") from None
-    if not result.is_finite():
-        raise EngineError(f"{what} must be finite")
-    return result
+    """A JSON string or number (parsed as Decimal) as a finite Decimal; ValueError (400) otherwise."""
+    return parse_decimal(str(value), what)
 
 
 def _int(value: object, what: str) -> int:
