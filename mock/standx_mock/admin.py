@@ -159,7 +159,7 @@ async def stats(request: Request, service: MockService, hub: StreamHub) -> Respo
     faults = dict(service.faults.counts)
     return admin_json(
         {
-            "requests": service.stats["requests"],
+            "requests": sum(service.by_operation.values()),
             "orders_created": service.exchange.orders_created,
             "faults": faults,
             "faults_total": sum(v for k, v in faults.items() if k != "latency"),

@@ -112,7 +112,6 @@ async def standx_endpoint(request: Request) -> Response:
         return error_response(
             405, f"method {request.method} is not allowed on {path} (allowed: {allow})", request_id, {"Allow": allow}
         )
-    service.stats["requests"] += 1
     service.by_operation[op.operation_id] += 1
     try:
         plan = service.faults.plan(op.operation_id, request.headers.get(FAULT_HEADER))

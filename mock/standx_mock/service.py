@@ -35,7 +35,6 @@ class MockService:
         self.signin = SignInService(config, self.engine, self.jwt)
         self.faults = FaultInjector(config.faults, config.seed)
         self.rate_limiter = RateLimiter()
-        self.stats: Counter[str] = Counter()
         self.by_operation: Counter[str] = Counter()
         self.by_status: Counter[str] = Counter()
         self.response_errors: list[str] = []
@@ -58,7 +57,6 @@ class MockService:
 
     def reset_counters(self) -> None:
         self.faults.reset_counts()
-        self.stats.clear()
         self.by_operation.clear()
         self.by_status.clear()
         self.response_errors.clear()
