@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from ._tables import (
     TOKEN_DEFAULT_LIFETIME_SECONDS,
@@ -15,10 +15,12 @@ from ._tables import (
     WEBSOCKET_NEW_PER_MINUTE,
 )
 
-FaultWhen = Literal["before", "after", "random"]
-
 #: Fault kinds that replace a request or its response (latency combines with any of them).
-TERMINAL_FAULT_KINDS: tuple[str, ...] = ("error", "error_html", "rate_limit", "drop", "malformed", "truncated")
+FaultKind = Literal["error", "error_html", "rate_limit", "drop", "malformed", "truncated"]
+#: When a fault strikes: before the operation runs, after it, or a seeded coin's choice.
+FaultWhen = Literal["before", "after", "random"]
+TERMINAL_FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+FAULT_WHENS: tuple[str, ...] = get_args(FaultWhen)
 
 DEFAULT_SPEC_PATH = Path(__file__).with_name("standx.yaml")
 
@@ -116,7 +118,7 @@ class FaultConfig:
         for name in ("error_rate", "html_rate", "rate_limit_rate", "drop_rate", "malformed_rate", "truncated_rate"):
             if getattr(self, name) > 1:
                 raise ValueError(f"fault option {name} must be <= 1")
-        if self.when not in ("before", "after", "random"):
+        if self.when not in FAULT_WHENS:
             raise ValueError(f"fault option when must be before, after or random, got {self.when!r}")
         if self.burst < 1:
             raise ValueError("fault option burst must be >= 1")

@@ -30,7 +30,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
-from .config import TERMINAL_FAULT_KINDS, FaultConfig
+from .config import FAULT_WHENS, TERMINAL_FAULT_KINDS, FaultConfig
 
 FAULT_HEADER = "x-mock-fault"
 
@@ -57,6 +57,11 @@ class FaultPlan:
 NO_FAULT = FaultPlan()
 
 
+def _flip(rng: random.Random) -> str:
+    """`when=random`: a coin from `rng` sends the fault before or after the operation."""
+    return "before" if rng.random() < 0.5 else "after"
+
+
 def parse_fault_header(text: str, rng: random.Random | None = None) -> FaultPlan:
     latency = 0.0
     kind: str | None = None
@@ -77,7 +82,7 @@ def parse_fault_header(text: str, rng: random.Random | None = None) -> FaultPlan
             if not 0 <= latency <= 60:
                 raise FaultHeaderInvalid("latency must be between 0 and 60 seconds")
         elif name == "when":
-            if value not in ("before", "after", "random"):
+            if value not in FAULT_WHENS:
                 raise FaultHeaderInvalid(f"when must be before, after or random, got {value!r}")
             when = value
         elif name in TERMINAL_FAULT_KINDS:
@@ -100,7 +105,7 @@ def parse_fault_header(text: str, rng: random.Random | None = None) -> FaultPlan
             known = ", ".join(("latency", *TERMINAL_FAULT_KINDS, "when"))
             raise FaultHeaderInvalid(f"unknown fault {name!r} (known: {known})")
     if when == "random":
-        when = "before" if (rng or random.Random()).random() < 0.5 else "after"
+        when = _flip(rng or random.Random())
     return FaultPlan(latency=latency, kind=kind, status=status, retry_after=retry_after, when=when)
 
 
@@ -216,9 +221,7 @@ class FaultInjector:
         return FaultPlan(latency=latency, kind=kind, status=status, retry_after=cfg.retry_after, when=self._when())
 
     def _when(self) -> str:
-        if self.config.when == "random":
-            return "before" if self.rng.random() < 0.5 else "after"
-        return self.config.when
+        return _flip(self.rng) if self.config.when == "random" else self.config.when
 
 
 def html_error_page(status: int, phrase: str) -> bytes:

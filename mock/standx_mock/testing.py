@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import base58
@@ -26,15 +26,13 @@ import httpx
 import nacl.signing
 
 from ._tables import STREAM_URLS
-from .config import FaultConfig, RandomWalk
+from .config import FaultConfig, FaultKind, FaultWhen, RandomWalk
 from .enums import PENDING
 from .util import parse_iso
 
 if TYPE_CHECKING:  # the client is optional: only the client-building helpers need it
     from standx_client import AsyncStandX, SigningKey, StandX
 
-FaultKind = Literal["error", "error_html", "rate_limit", "drop", "malformed", "truncated"]
-FaultWhen = Literal["before", "after", "random"]
 Number = Decimal | str | int
 # The spec's stream URLs (x-standx-streams), served by the mock on its own host under the same paths.
 MARKET_STREAM_PATH = urlsplit(STREAM_URLS["market"]).path
