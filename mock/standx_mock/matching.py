@@ -334,19 +334,15 @@ def _match(state: ExchangeState, order: Order) -> None:
         _execute(state, order, maker, maker.price, qty)
     if order.remaining <= 0:
         close_order(state, order, FILLED)
-    elif (
-        order.order_type == LIMIT
-        and order.time_in_force in (GTC, ALO)
-        and not (order.reduce_only and _reducible(state, order.user, order.symbol, order.is_buy) <= 0)
-    ):
+        return
+    nothing_to_reduce = order.reduce_only and _reducible(state, order.user, order.symbol, order.is_buy) <= 0
+    if order.order_type == LIMIT and order.time_in_force in (GTC, ALO) and not nothing_to_reduce:
         book.add(order)
         order.locked = accounts.order_lock(state, order)
+    elif nothing_to_reduce:
+        close_order(state, order, CANCELED, "reduce only order canceled: the position is closed")
     else:
-        if order.reduce_only and _reducible(state, order.user, order.symbol, order.is_buy) <= 0:
-            reason = "reduce only order canceled: the position is closed"
-        else:
-            reason = "unfilled quantity canceled (no liquidity)"
-        close_order(state, order, CANCELED, reason)
+        close_order(state, order, CANCELED, "unfilled quantity canceled (no liquidity)")
 
 
 def _fill(state: ExchangeState, order: Order, price: Decimal, qty: Decimal, is_maker: bool, now: datetime) -> None:
