@@ -6,6 +6,7 @@ optional random walk of the mark, TP/SL triggers and liquidations whenever a mar
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -51,10 +52,10 @@ class Engine:
             state.reset_market()
             self.quote_market_maker()
 
-    def quote_market_maker(self) -> None:
-        """The configured market maker's book on every symbol (nothing when it is off)."""
+    def quote_market_maker(self, symbols: Iterable[str] | None = None) -> None:
+        """The configured market maker's book on `symbols` (None: every symbol); nothing when it is off."""
         if self.config.market_maker:
-            for symbol in self.state.symbols:
+            for symbol in self.state.symbols if symbols is None else symbols:
                 self.requote(symbol, self.config.market_maker_levels, self.config.market_maker_spread)
 
     # ------------------------------------------------------------------ accounts
@@ -116,8 +117,8 @@ class Engine:
             if not price.is_finite() or price <= 0:
                 raise EngineError("mark price must be positive")
             events = self._move_mark(symbol, price.quantize(cfg.price_tick))
-            if requote and self.config.market_maker:
-                self.requote(symbol, self.config.market_maker_levels, self.config.market_maker_spread)
+            if requote:
+                self.quote_market_maker([symbol])
             return events
 
     def _move_mark(self, symbol: str, price: Decimal) -> MarketEvents:
@@ -192,9 +193,8 @@ class Engine:
                     events.extend(self._move_mark(symbol, market.walk_step(state, walk, symbol, step)))
                     walked.add(symbol)
             state.events_done_at = end
-            if walk is not None and walk.requote and self.config.market_maker:
-                for symbol in sorted(walked):
-                    self.requote(symbol, self.config.market_maker_levels, self.config.market_maker_spread)
+            if walk is not None and walk.requote:
+                self.quote_market_maker(sorted(walked))
             return events
 
     def seconds_to_next_event(self) -> float | None:
