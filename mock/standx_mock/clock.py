@@ -19,18 +19,17 @@ class MockClock:
             raise ValueError("clock speed must not be negative")
         self.speed = speed
         self._real = real
-        self._origin_real = real()
-        self._origin = self._origin_real
+        #: The real time the clock started (or was reset) at: its mock time then too.
+        self._origin = real()
         self._advanced = 0.0
 
     def reset(self) -> None:
         """Back to wall-clock time as of now, nothing advanced."""
-        self._origin_real = self._real()
-        self._origin = self._origin_real
+        self._origin = self._real()
         self._advanced = 0.0
 
     def timestamp(self) -> float:
-        return self._origin + (self._real() - self._origin_real) * self.speed + self._advanced
+        return self._origin + (self._real() - self._origin) * self.speed + self._advanced
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.timestamp(), UTC)
