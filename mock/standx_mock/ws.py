@@ -156,14 +156,11 @@ class Connection:
         self.claims: TokenClaims | None = None
         #: The vault this connection acts for (auth `impersonate`), if any.
         self.vault: str | None = None
-        #: The account its private channels and order commands act for (the vault's, when impersonating).
-        self.acting_user: str | None = None
+        #: The account its private channels and order commands act for (the vault's, when impersonating); set
+        #: with `claims` at login.
+        self.user: str | None = None
         self.subscriptions: set[tuple[str, str | None]] = set()
         self.session_id: str | None = None
-
-    @property
-    def user(self) -> str | None:
-        return self.acting_user if self.claims else None
 
     def put(self, text: str) -> None:
         if self.closing:
@@ -381,7 +378,7 @@ class StreamHub:
             return
         streams = body.get("streams", [])
         self.publish()  # pending changes go out under the old identity
-        conn.claims, conn.vault, conn.acting_user = claims, vault, acting
+        conn.claims, conn.vault, conn.user = claims, vault, acting
         self._frame(conn, AUTH_CHANNEL, {"code": 200, "msg": "success"})
         self._baseline_user(acting)
         if not isinstance(streams, list):
@@ -498,7 +495,7 @@ class StreamHub:
             return
         if conn.session_id is not None and self.sessions.get(conn.session_id) is conn:
             del self.sessions[conn.session_id]
-        conn.claims, conn.vault, conn.acting_user = claims, vault, acting
+        conn.claims, conn.vault, conn.user = claims, vault, acting
         conn.session_id = session_id
         self.sessions[session_id] = conn
         self._reply(conn, 0, request_id, "success")
