@@ -304,7 +304,7 @@ def query_symbol_market(ctx: Context) -> Any:
         "spread": [price(bid), price(ask)] if bid is not None and ask is not None else None,
         "symbol": symbol,
         "time": iso(now),
-        "volume_24h": dstr(stats["volume"] or Decimal(0)),
+        "volume_24h": dstr(stats["volume"]),
     }
 
 
@@ -321,7 +321,7 @@ def query_market_overview(ctx: Context) -> Any:
         oi = market.open_interest(state, cfg.symbol)
         mark = state.marks[cfg.symbol]
         oi_notional = oi * mark
-        quote_volume = stats["quote_volume"] or Decimal(0)
+        quote_volume = stats["quote_volume"]
         last, first = snap["last_price"], stats["open"]
         change = (last - first) / first * 100 if last is not None and first else Decimal(0)
         total_oi += oi_notional
@@ -339,7 +339,7 @@ def query_market_overview(ctx: Context) -> Any:
                 "quote": cfg.quote_asset,
                 "symbol": cfg.symbol,
                 "time": iso(now),
-                "volume_24h": dstr(stats["volume"] or Decimal(0)),
+                "volume_24h": dstr(stats["volume"]),
                 "volume_quote_24h": dstr(quote_volume),
             }
         )

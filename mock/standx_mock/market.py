@@ -7,7 +7,7 @@ import calendar
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 from .config import RandomWalk
 from .enums import KLINE_BARS, KLINE_RESOLUTIONS
@@ -83,7 +83,17 @@ def price_snapshot(state: ExchangeState, symbol: str) -> dict[str, Decimal | Non
     }
 
 
-def stats_24h(state: ExchangeState, symbol: str) -> dict[str, Decimal | None]:
+class Stats24h(TypedDict):
+    """A symbol's public trades of the last 24 hours: no prices without a trade, volumes always."""
+
+    high: Decimal | None
+    low: Decimal | None
+    open: Decimal | None
+    volume: Decimal
+    quote_volume: Decimal
+
+
+def stats_24h(state: ExchangeState, symbol: str) -> Stats24h:
     since = state.clock.now() - timedelta(hours=24)
     recent = [t for t in state.public_trades[symbol] if t.time >= since]
     if not recent:
