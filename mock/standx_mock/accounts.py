@@ -182,7 +182,7 @@ def available(state: ExchangeState, user: str) -> Decimal:
 
 
 def apply_fill(
-    state: ExchangeState, order: Order, price: Decimal, qty: Decimal, fee_rate: Decimal, is_maker: bool, now: datetime
+    state: ExchangeState, order: Order, price: Decimal, qty: Decimal, fee_rate: Decimal, now: datetime
 ) -> Trade:
     """Book one fill of `order` into its position and the account's balance; returns the user's trade."""
     state.touch(order)
@@ -233,7 +233,6 @@ def apply_fill(
         qty=qty,
         fee_qty=fee,
         pnl=realized,
-        is_maker=is_maker,
         created_at=now,
     )
     state.next_trade_id += 1

@@ -295,12 +295,6 @@ class MockConfig:
         if self.duplicate_cl_ord_id not in ("accept", "reject"):
             raise ValueError(f"duplicate_cl_ord_id must be accept or reject, got {self.duplicate_cl_ord_id!r}")
 
-    def symbol(self, name: str) -> SymbolConfig | None:
-        for s in self.symbols:
-            if s.symbol == name:
-                return s
-        return None
-
 
 def parse_decimal(text: str, what: str) -> Decimal:
     try:

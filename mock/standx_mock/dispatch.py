@@ -86,10 +86,8 @@ def run(
         ctx = Context(
             engine=service.engine,
             config=service.config,
-            op=op,
             query=validated.query,
             body=validated.body,
-            headers=validated.headers,
             user=user,
             request_id=request_id,
             signin=service.signin,

@@ -49,10 +49,6 @@ class FaultPlan:
     retry_after: int = 1
     when: str = "before"
 
-    @property
-    def empty(self) -> bool:
-        return self.latency <= 0 and self.kind is None
-
 
 NO_FAULT = FaultPlan()
 

@@ -18,7 +18,6 @@ from .engine import Engine
 from .enums import KLINE_NO_DATA, KLINE_OK, NEW, OPEN
 from .responses import envelope
 from .signin import SignInService
-from .spec import Operation
 from .state import EngineError, ExchangeState, FundingEntry, Order, Trade
 from .util import dstr, fixed, iso, iso_seconds, parse_iso
 
@@ -27,10 +26,8 @@ from .util import dstr, fixed, iso, iso_seconds, parse_iso
 class Context:
     engine: Engine
     config: MockConfig
-    op: Operation
     query: dict[str, Any]
     body: Any
-    headers: dict[str, str]
     user: str | None
     request_id: str
     #: The wallet sign-in of the auth host (prepare_signin, login, query_certs).

@@ -347,7 +347,7 @@ def _match(state: ExchangeState, order: Order) -> None:
 
 def _fill(state: ExchangeState, order: Order, price: Decimal, qty: Decimal, is_maker: bool, now: datetime) -> None:
     cfg = state.symbols[order.symbol]
-    accounts.apply_fill(state, order, price, qty, cfg.maker_fee if is_maker else cfg.taker_fee, is_maker, now)
+    accounts.apply_fill(state, order, price, qty, cfg.maker_fee if is_maker else cfg.taker_fee, now)
     for waiting in accounts.untriggered_after_close(state, order.user, order.symbol):
         close_order(state, waiting, CANCELED, "canceled: the position is closed")
 
@@ -372,7 +372,7 @@ def fill_against_liquidator(state: ExchangeState, order: Order, price: Decimal) 
     """Fill a liquidation order whole at `price` against the liquidation engine (no book, no fee)."""
     _add_order(state, order)
     now = state.clock.now()
-    accounts.apply_fill(state, order, price, order.qty, ZERO, False, now)
+    accounts.apply_fill(state, order, price, order.qty, ZERO, now)
     close_order(state, order, FILLED)
 
 

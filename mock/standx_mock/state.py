@@ -140,7 +140,6 @@ class Trade:
     qty: Decimal
     fee_qty: Decimal
     pnl: Decimal
-    is_maker: bool
     created_at: datetime
 
 

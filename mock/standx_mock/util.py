@@ -48,10 +48,6 @@ def is_multiple(value: Decimal, step: Decimal) -> bool:
     return (value % step) == 0
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def iso(dt: datetime) -> str:
     """ISO 8601 with microseconds and a `Z` suffix, as the exchange writes it."""
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
