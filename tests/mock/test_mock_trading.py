@@ -405,3 +405,16 @@ def test_take_profit_and_stop_loss_children(trader: Trader, fresh: MockServer) -
     assert after["stop loss"]["remark"] == "stop loss; canceled: the other TP/SL order triggered"
     assert D(trader.positions()[0]["qty"]) == 0
     assert "tp_price" not in parent
+
+
+def test_a_take_profit_larger_than_the_position_closes_it_and_cancels_the_rest(
+    trader: Trader, fresh: MockServer
+) -> None:
+    trader.order(side="buy", order_type="market", qty="0.004", time_in_force="ioc", tp_price="130000")
+    # A plain sell shrinks the position under the take profit's quantity (reduce-only ones are blocked).
+    trader.order(side="sell", order_type="market", qty="0.003", time_in_force="ioc")
+    HTTP.post(fresh.base_url + "/mock/mark_price", json={"symbol": "BTC-USD", "price": "131000"})
+    tp = next(o for o in trader.get("/api/query_orders").json()["result"] if o["remark"].startswith("take profit"))
+    assert (tp["status"], D(tp["qty"]), D(tp["fill_qty"])) == ("canceled", D("0.004"), D("0.001"))
+    assert tp["remark"] == "take profit; reduce only order canceled: the position is closed"
+    assert D(trader.positions()[0]["qty"]) == 0
