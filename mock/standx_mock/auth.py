@@ -46,7 +46,10 @@ def _b64url(data: bytes) -> str:
 def _b64url_decode(text: str) -> bytes:
     if not text or any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in text):
         raise ValueError("invalid base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64url(data) != text:  # unused low bits set: another text for the same bytes, a tampered token
+        raise ValueError("non-canonical base64url")
+    return data
 
 
 def decode_public_key(public_key_b58: str) -> VerifyKey:

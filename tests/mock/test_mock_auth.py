@@ -87,7 +87,13 @@ def test_jwt_roundtrip_tamper_and_expiry() -> None:
         .rstrip(b"=")
         .decode()
     )
-    for bad in (f"{head}.{forged_body}.{sig}", f"{head}.{body}.{sig[:-2]}AA", "a.b", "", token + "x"):
+    # The last character of an HS256 signature (43 base64url characters for 32 bytes) carries 2 unused bits:
+    # flipping one gives another text for the same bytes, and the mock must still refuse all but its own.
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    twin = sig[:-1] + alphabet[alphabet.index(sig[-1]) ^ 1]
+    flipped = sig[:-2] + ("B" if sig[-2] == "A" else "A") + sig[-1]
+    for bad in (f"{head}.{forged_body}.{sig}", f"{head}.{body}.{flipped}", f"{head}.{body}.{twin}", "a.b", "",
+                token + "x"):  # fmt: skip
         with pytest.raises(AuthError):
             issuer.verify(bad, now=1010)
     with pytest.raises(AuthError):
