@@ -203,6 +203,27 @@ def _order_rows(runner: asyncio.Runner, server: _Server, settings: Settings) -> 
             if frame.get("status") != "accepted":
                 return frame
 
+    encode, decode = msgspec.json.Encoder().encode, msgspec.json.Decoder().decode
+
+    async def fast_floor() -> object:
+        """The floor with msgspec for the JSON both ways, as the client has (bench only)."""
+        body = encode({**ORDER, "price": str(next(prices))})
+        request_id = str(uuid.uuid4())
+        timestamp = str(time.time_ns() // 1_000_000)
+        signature = nacl_key.sign(b"v1,%s,%s,%s" % (request_id.encode(), timestamp.encode(), body)).signature
+        header = {
+            "x-request-id": request_id,
+            "x-request-timestamp": timestamp,
+            "x-request-signature": base64.b64encode(signature).decode(),
+        }
+        envelope = {"session_id": SESSION, "request_id": request_id, "method": "order:new", "header": header,
+                    "params": body.decode()}  # fmt: skip
+        await raw.send(encode(envelope), text=True)
+        while True:
+            frame = decode(await raw.recv(decode=False))
+            if frame.get("status") != "accepted":
+                return frame
+
     async def client() -> object:
         return await orders.new_order(**{**ORDER_KWARGS, "price": Decimal(next(prices))})
 
@@ -220,13 +241,15 @@ def _order_rows(runner: asyncio.Runner, server: _Server, settings: Settings) -> 
     first = runner.run(client())
     assert first.accepted and first.response.code == 0  # type: ignore[attr-defined]
     try:
-        timers = _cpu_timers(runner, {"floor": floor, "client": client, "unchecked": unchecked})
+        variants = {"floor": floor, "client": client, "unchecked": unchecked, "fast floor": fast_floor}
+        timers = _cpu_timers(runner, variants)
         stats = _interleaved(timers, settings.loop_repeats, 0.3, settings.loop_sample_s)
     finally:
         runner.run(raw.close())
         runner.run(orders.close())
     value = ratio(stats["client"], stats["floor"])
     without_checks = ratio(stats["unchecked"], stats["floor"])
+    against_fast = ratio(stats["client"], stats["fast floor"])
     area = "streams, loopback (CPU)"
     return [
         Row(
@@ -248,6 +271,13 @@ def _order_rows(runner: asyncio.Runner, server: _Server, settings: Settings) -> 
             "order:new: `OrderStream.new_order` with the argument checks left out (`prepare`'s result; bench only)",
             fmt_time(stats["unchecked"]),
             f"{fmt_ratio(without_checks)} floor",
+            "information",
+        ),
+        Row(
+            area,
+            "order:new: the floor with msgspec for the JSON both ways, as the client has (bench only)",
+            fmt_time(stats["fast floor"]),
+            f"client: {fmt_ratio(against_fast)} this",
             "information",
         ),
     ]

@@ -15,12 +15,10 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
-import json
 import math
 import os
 import time
 import types
-import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from importlib import import_module
@@ -31,6 +29,7 @@ import httpx
 
 from . import _json, models  # models: each loads on first use; `models.Order` keeps get_type_hints working
 from ._httpx_compat import async_transport_for, transport_for
+from ._ids import new_request_id
 from ._operation import Operation
 from ._tables import HOSTS
 from ._validate import declared_headers, prepare
@@ -114,9 +113,6 @@ class _Prepared(NamedTuple):
     tracked: str | None
 
 
-# One encoder for every body: json.dumps with arguments builds a new JSONEncoder on each call.
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-
 _USER_AGENT = "standx-client-python"
 
 
@@ -149,11 +145,11 @@ def _check_url(name: str, url: object, default: str) -> str:
     return checked
 
 
-def _seconds(name: str, value: object, *, allow_zero: bool = False) -> float:
+def _seconds(name: str, value: object, *, allow_zero: bool = False, where: str = "client") -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value) or math.isinf(value):
-        raise ValidationError("client", name, f"must be a finite number of seconds, got {value!r}")
+        raise ValidationError(where, name, f"must be a finite number of seconds, got {value!r}")
     if value < 0 or (value == 0 and not allow_zero):
-        raise ValidationError("client", name, f"must be {'>= 0' if allow_zero else '> 0'} seconds, got {value!r}")
+        raise ValidationError(where, name, f"must be {'>= 0' if allow_zero else '> 0'} seconds, got {value!r}")
     return float(value)
 
 
@@ -168,10 +164,10 @@ def _check_timeout(name: str, value: object) -> httpx.Timeout:
     return httpx.Timeout(_seconds(name, value))
 
 
-def _check_option(name: str, value: object, kind: type, allow_none: bool = True) -> None:
+def _check_option(name: str, value: object, kind: type, allow_none: bool = True, where: str = "client") -> None:
     if not (isinstance(value, kind) or (allow_none and value is None)):
         wanted = f"a {kind.__name__}" + (" or None" if allow_none else "")
-        raise ValidationError("client", name, f"must be {wanted}, got {type(value).__name__}")
+        raise ValidationError(where, name, f"must be {wanted}, got {type(value).__name__}")
 
 
 def _is_loopback(host: str) -> bool:
@@ -474,7 +470,7 @@ class _ClientCore(Generic[TransportT]):
                 headers.append((name, default))
         headers += fixed
         # Serialized once: these exact bytes are signed and sent.
-        content = None if body is None else _COMPACT_JSON(body).encode()
+        content = None if body is None else _json.dumps(body)
         ext = self._timeout_ext if timeout is None else _check_timeout("timeout", timeout).as_dict()
         return _Prepared(op.method, url, headers, content, body, {"timeout": ext}, tracked)
 
@@ -483,7 +479,7 @@ class _ClientCore(Generic[TransportT]):
         headers = prepared.headers
         if op.signed and self._key is not None:
             signature = signature_headers(
-                self._key, prepared.content or b"", str(uuid.uuid4()), time.time_ns() // 1_000_000
+                self._key, prepared.content or b"", new_request_id(), time.time_ns() // 1_000_000
             )
             headers = headers + list(signature.items())
         extensions = prepared.extensions
@@ -538,7 +534,7 @@ class _ClientCore(Generic[TransportT]):
         if not isinstance(state, dict) or state.get(field) not in done:
             raise error  # the refusal stands: the earlier attempts did not do it either
         request_id = error.request_id if isinstance(error, APIError) else None
-        return parse(_COMPACT_JSON({**answer, "request_id": request_id or ""}).encode())
+        return parse(_json.dumps({**answer, "request_id": request_id or ""}))
 
     def _outcome(self, op: Operation, prepared: _Prepared, exc: BaseException, sent_at: float) -> None:
         """A tracked call (new_order) ended without an answer: if the order may have reached the exchange,

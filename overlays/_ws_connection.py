@@ -36,7 +36,7 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 
     raise ImportError(f"{__name__} needs websockets: {install_hint('ws')}") from exc
 
-from ._base import secure_url
+from ._base import _check_option, _seconds, secure_url
 from ._ws_budget import ConnectionBudget, _Attempt, budget_key
 from .exceptions import StandXError, StreamClosedError, TransportError
 from .retry import RetryPolicy
@@ -115,13 +115,18 @@ class Connection:
         budget: ConnectionBudget | None,
     ) -> None:
         self._url = check_ws_url(url)
+        _check_option("reconnect", reconnect, RetryPolicy, where="stream")
+        _check_option("budget", budget, ConnectionBudget, where="stream")
         self._budget = budget
         self._budget_key = budget_key(url)
-        self._open_timeout = open_timeout
+        self._open_timeout = _seconds("open_timeout", open_timeout, where="stream")
         self._reconnect = reconnect
-        self._max_age = max_age
-        self._ping_interval = ping_interval
-        self._ping_timeout = ping_timeout
+        self._max_age = _seconds("max_age", max_age, where="stream")
+        # None turns the client's pings off (the exchange still pings); otherwise seconds, > 0.
+        self._ping_interval = (
+            None if ping_interval is None else _seconds("ping_interval", ping_interval, where="stream")
+        )
+        self._ping_timeout = None if ping_timeout is None else _seconds("ping_timeout", ping_timeout, where="stream")
         self._state = StreamState.NEW
         self._ws: ClientConnection | None = None
         self._worker: asyncio.Task[Any] | None = None  # the task connecting or reconnecting, if any

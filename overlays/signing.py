@@ -10,13 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-import uuid
 from collections.abc import Callable, Generator, Iterable
 
 import httpx
 import nacl.bindings
 import nacl.signing
 
+from ._ids import new_request_id as _new_request_id
 from .exceptions import ValidationError
 
 SIGN_VERSION = "v1"
@@ -171,7 +171,7 @@ class StandXAuth(httpx.Auth):
         self._hosts = frozenset(hosts)
         self._routes = _signed_routes()
         self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
-        self._new_request_id = new_request_id or (lambda: str(uuid.uuid4()))
+        self._new_request_id = new_request_id or _new_request_id
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if request.url.host in self._hosts and (request.method, request.url.path) in self._routes:

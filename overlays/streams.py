@@ -29,7 +29,6 @@ import asyncio
 import logging
 import re
 import time
-import uuid
 import weakref
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping
@@ -45,8 +44,9 @@ except ImportError as exc:  # pragma: no cover - depends on the install
     raise ImportError(f"{__name__} needs websockets: {install_hint('ws')}") from exc
 
 from . import _json
-from ._base import _COMPACT_JSON, DEFAULT_SETTLE_MARGIN
+from ._base import DEFAULT_SETTLE_MARGIN, _check_option, _seconds
 from ._decode import SpecMismatch, market_frame, order_frame
+from ._ids import new_request_id
 from ._operations import OPERATIONS
 from ._streams import CHANNELS, LOGIN_COMMAND, MARKET_URL, ORDER_COMMANDS, ORDERS_URL, OrderCommands
 from ._tables import WEBSOCKET_MAX_AGE_SECONDS
@@ -173,6 +173,11 @@ def _is_ack(frame: OrderStreamResponse) -> bool:
     return frame.code == 0 and (frame.status == "accepted" or frame.message == "accepted")
 
 
+def _text(message: Mapping[str, Any]) -> str:
+    """A command as compact JSON text (a WebSocket text frame)."""
+    return _json.dumps(message).decode()
+
+
 def _channel_ref(channel: str, symbol: str | None) -> dict[str, str]:
     return {"channel": channel, "symbol": symbol} if symbol else {"channel": channel}
 
@@ -214,6 +219,8 @@ class MarketStream(Connection):
             ping_timeout=ping_timeout,
             budget=budget,
         )
+        _check_option("jwt", jwt, str, where="stream")
+        _check_option("impersonate", impersonate, str, where="stream")
         self._jwt = jwt
         self._impersonate = impersonate
         self.symbol_rules = dict(symbol_rules or {})  # when given, subscriptions name only these symbols
@@ -245,10 +252,10 @@ class MarketStream(Connection):
                 break
             for key in todo:
                 sent.add(key)
-                await ws.send(_COMPACT_JSON({"subscribe": _channel_ref(*key)}))
+                await ws.send(_text({"subscribe": _channel_ref(*key)}))
             for key in gone:
                 sent.discard(key)
-                await ws.send(_COMPACT_JSON({"unsubscribe": _channel_ref(*key)}))
+                await ws.send(_text({"unsubscribe": _channel_ref(*key)}))
         self._sent = sent
         self._arm_age_limit(ws)
 
@@ -257,7 +264,7 @@ class MarketStream(Connection):
         if self._impersonate:
             auth["impersonate"] = self._impersonate
         try:
-            await ws.send(_COMPACT_JSON({"auth": auth}))
+            await ws.send(_text({"auth": auth}))
             async with asyncio.timeout(self._open_timeout):  # the exchange sends nothing before the auth reply
                 raw = await ws.recv()
         except TimeoutError:
@@ -324,7 +331,7 @@ class MarketStream(Connection):
         else:
             self._sent.discard(key)
         try:
-            await ws.send(_COMPACT_JSON({verb: _channel_ref(*key)}))
+            await ws.send(_text({verb: _channel_ref(*key)}))
         except ConnectionClosed:
             pass  # the reader sees the close and reopens; the set-up then sends the current subscriptions
 
@@ -498,20 +505,24 @@ class OrderStream(OrderCommands[OrderResult], Connection):
             ping_timeout=ping_timeout,
             budget=budget,
         )
+        for name, value, allow_none in (("jwt", jwt, False), ("session_id", session_id, True),
+                                        ("impersonate", impersonate, True)):  # fmt: skip
+            _check_option(name, value, str, allow_none, where="stream")
+        _check_option("ledger", ledger, Ledger, where="stream")
         self.symbol_rules = dict(symbol_rules or {})  # as on the HTTP client: checked before sending
         self._jwt = jwt
         self._key = signing_key if isinstance(signing_key, SigningKey) else SigningKey.parse(signing_key)
-        self.session_id = session_id or str(uuid.uuid4())
+        self.session_id = session_id or new_request_id()
         self._impersonate = impersonate
-        self._timeout = timeout
+        self._timeout = _seconds("timeout", timeout, where="stream")
         self._pending: dict[str, _Pending] = {}
-        self._deadlines = _Deadlines(timeout)
+        self._deadlines = _Deadlines(self._timeout)
         self._recent: OrderedDict[str, OrderStreamResponse] = OrderedDict()  # terminal frames nobody awaited
         self._listeners: weakref.WeakSet[Responses] = weakref.WeakSet()
         self._listening = False  # a listener was ever added (cheaper to test per frame than the WeakSet)
         self._reader: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()  # set: commands may go out (or the stream ended: they re-check the state)
-        self._settle_margin = settle_margin
+        self._settle_margin = _seconds("settle_margin", settle_margin, allow_zero=True, where="stream")
         self._ledger = Ledger() if ledger is None else ledger  # orders whose outcome is unknown (ledger.py)
         self._unresolved_requests: dict[str, str] = {}  # their request ids: a late answer settles them
         self.bad_frames = 0  # frames that could not be decoded (logged and skipped)
@@ -564,19 +575,19 @@ class OrderStream(OrderCommands[OrderResult], Connection):
         params: dict[str, str] = {"token": self._jwt}
         if self._impersonate:
             params["impersonate"] = self._impersonate
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         envelope = {
             "session_id": self.session_id,
             "request_id": request_id,
             "method": LOGIN_COMMAND,
-            "params": _COMPACT_JSON(params),
+            "params": _json.dumps(params).decode(),
         }
         try:
-            await ws.send(_COMPACT_JSON(envelope))
+            await ws.send(_text(envelope))
             async with asyncio.timeout(self._open_timeout):
                 answer = None
                 while answer is None:
-                    answer = self._on_frame(await ws.recv(), login=request_id)
+                    answer = self._on_frame(await ws.recv(decode=False), login=request_id)
         except TimeoutError:
             raise TransportError(f"{self._url}: no answer to {LOGIN_COMMAND} within {self._open_timeout} s") from None
         except ConnectionClosed as closed:
@@ -611,14 +622,14 @@ class OrderStream(OrderCommands[OrderResult], Connection):
             try:
                 async with asyncio.timeout_at(deadline):
                     while True:
-                        self._on_frame(await ws.recv())
+                        self._on_frame(await ws.recv(decode=False))
             except TimeoutError:
                 pass
             self._ready.clear()
             try:
                 async with asyncio.timeout(self._timeout):
                     while any(p.command for p in self._pending.values()):
-                        self._on_frame(await ws.recv())
+                        self._on_frame(await ws.recv(decode=False))
             except TimeoutError:
                 pass
             return "connection age limit", True
@@ -693,27 +704,27 @@ class OrderStream(OrderCommands[OrderResult], Connection):
         body = body or {}
         cl_ord_id = None if op.generated is None else str(body[op.generated])
         self._ledger.refuse_resend(method, cl_ord_id, "settle it first (settle_unresolved)")
-        params = _COMPACT_JSON(body)  # the exact text that is signed and sent
-        request_id = str(uuid.uuid4())  # envelope id and x-request-id alike: the safe choice (notes §4.3)
+        params = _json.dumps(body)  # the exact bytes that are signed and sent
+        request_id = new_request_id()  # envelope id and x-request-id alike: the safe choice (notes §4.3)
         sent_at = 0.0
         try:
             ws = self._ws
             if ws is None or self._state is not StreamState.OPEN or not self._ready.is_set():
                 ws = await self._until_ready()
             # Signed now, on a logged-in connection: never a timestamp from before a reconnect.
-            header = signature_headers(self._key, params.encode(), request_id, time.time_ns() // 1_000_000)
+            header = signature_headers(self._key, params, request_id, time.time_ns() // 1_000_000)
             envelope = {
                 "session_id": self.session_id,
                 "request_id": request_id,
                 "method": method,
                 "header": header,
-                "params": params,
+                "params": params.decode(),
             }
             pending = self._pending[request_id] = _Pending(command=True)
             self._deadlines.watch(pending, method)
             try:
                 sent_at = time.time()
-                await ws.send(_COMPACT_JSON(envelope))
+                await ws.send(_json.dumps(envelope), text=True)
                 frame = await pending.done
             except (ConnectionClosed, OSError) as exc:
                 raise TransportError(f"{method}: connection lost: {exc}", operation=method) from exc

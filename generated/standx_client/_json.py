@@ -13,8 +13,15 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
+
+import msgspec
+
+#: Compact JSON as UTF-8 bytes: the exact bytes signed and sent (request bodies, stream commands). The same
+#: text as `json.dumps(separators=(",", ":"), ensure_ascii=False)` for every code point, at a tenth of its cost.
+dumps: Callable[[Any], bytes] = msgspec.json.Encoder().encode
 
 #: StandX answers nest a few levels; anything deeper than this is refused before decoding.
 MAX_DEPTH = 256

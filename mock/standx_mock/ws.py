@@ -48,6 +48,9 @@ CLOSE_INVALID_FRAME = 1011
 CLOSE_SLOW_CONSUMER = 1008
 CLOSE_OVER_LIMIT = 1008
 CLOSE_AFTER_NOTICE = 1000
+# The exchange speaks JSON in text frames; nothing says it reads binary ones. The unkind choice: a binary frame
+# ends the connection (1003, unsupported data), so a client that sends bytes without `text=True` fails here.
+CLOSE_BINARY = 1003
 #: The frame the exchange sends before it disconnects a client that stopped answering pings (docs, perps-ws).
 DISCONNECT_NOTICE = {"code": 408, "message": "disconnecting due to not receive Pong within 5 minute period"}
 #: Frames a connection may have queued before it is closed as a slow consumer.
@@ -258,9 +261,10 @@ class StreamHub:
                 if message["type"] == "websocket.disconnect":
                     break
                 text = message.get("text")
-                if text is None:
-                    text = (message.get("bytes") or b"").decode("utf-8", "replace")
                 if conn.closing:
+                    continue
+                if text is None:
+                    conn.close(CLOSE_BINARY, "binary frames are not accepted: send JSON in text frames")
                     continue
                 try:
                     on_message(conn, text)

@@ -504,6 +504,14 @@ def test_ws_max_age_closes_the_connection() -> None:
         assert close_code(ws) == (1000, "maximum connection age reached")
 
 
+@pytest.mark.parametrize("path", ["/ws-stream/v1", "/ws-api/v1"])
+def test_a_binary_frame_ends_the_connection(server: MockServer, path: str) -> None:
+    """The exchange speaks JSON in text frames; the mock does not read the same JSON sent as binary (unkind)."""
+    with open_ws(server, path) as ws:
+        ws.send(json.dumps({"subscribe": {"channel": "price", "symbol": "BTC-USD"}}).encode())
+        assert close_code(ws) == (1003, "binary frames are not accepted: send JSON in text frames")
+
+
 def test_frame_violating_the_spec_closes_with_1011() -> None:
     bad_symbol = SymbolConfig(symbol="btc_usd", base_asset="BTC", mark_price=D("100"))
     with serve_server(MockConfig(symbols=(bad_symbol,), validate_responses=True)) as srv, market(srv) as ws:

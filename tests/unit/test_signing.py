@@ -172,3 +172,28 @@ def test_payload_json_is_compact_utf8() -> None:
     client.transfer_margin(symbol="BTC-USD", amount_in="-12.50")
     assert json.loads(recorder.last.content) == {"symbol": "BTC-USD", "amount_in": "-12.50"}
     assert b" " not in recorder.last.content
+
+
+def test_body_bytes_are_the_standard_compact_json_of_every_character() -> None:
+    """The encoder of the signed bytes (msgspec) writes what `json.dumps(separators=(",", ":"),
+    ensure_ascii=False)` writes, for every Unicode scalar value and the other JSON types a body holds."""
+    from standx_client._json import dumps
+
+    stdlib = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    scalars = (chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)  # every code point but surrogates
+    differ = [hex(ord(ch)) for ch in scalars if dumps({"k": ch}) != stdlib({"k": ch}).encode()]
+    assert differ == []
+    body = {"symbol": "BTC-USD", "qty": "0.1", "reduce_only": False, "leverage": 20, "none": None, "ids": [1, 2**70]}
+    assert dumps(body) == stdlib(body).encode()
+
+
+def test_request_ids_are_version_4_uuids() -> None:
+    import uuid
+
+    from standx_client._ids import new_request_id
+
+    ids = [new_request_id() for _ in range(20_000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (str(parsed), parsed.version, parsed.variant) == (text, 4, uuid.RFC_4122)

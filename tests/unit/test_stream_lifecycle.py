@@ -649,3 +649,51 @@ def test_subscriptions_changed_while_the_set_up_sends_them_are_all_settled() -> 
                               ("public_trade", "XAG-USD")}  # fmt: skip
 
     run(main())
+
+
+_NOT_LISTENING = "ws://127.0.0.1:9/stream"  # nothing is opened: the options are refused first
+
+
+@pytest.mark.parametrize(
+    ("cls", "option", "value"),
+    [
+        (MarketStream, "open_timeout", -1),
+        (MarketStream, "open_timeout", "5"),
+        (MarketStream, "max_age", float("nan")),
+        (MarketStream, "ping_interval", 0),
+        (MarketStream, "ping_timeout", float("inf")),
+        (MarketStream, "reconnect", 3),
+        (MarketStream, "budget", 10),
+        (MarketStream, "jwt", b"token"),
+        (OrderStream, "timeout", 0),
+        (OrderStream, "timeout", True),
+        (OrderStream, "settle_margin", -0.5),
+        (OrderStream, "session_id", 7),
+        (OrderStream, "ledger", []),
+        (OrderStream, "jwt", None),
+    ],
+)
+def test_bad_stream_options_are_refused_when_the_stream_is_made(cls: type, option: str, value: object) -> None:
+    """A mistyped or out-of-range option is a `ValidationError` naming it, before any socket (not a hang, a
+    busy loop or a TypeError at the first reconnect)."""
+    base: dict[str, object] = {"jwt": JWT, "signing_key": SEED_HEX} if cls is OrderStream else {}
+    with pytest.raises(StandXValidationError) as refused:
+        cls(**{**base, "url": _NOT_LISTENING, option: value})
+    assert (refused.value.operation, refused.value.field) == ("stream", option)
+
+
+def test_a_sync_stream_with_a_bad_option_leaves_no_thread_behind() -> None:
+    import threading
+
+    from standx_client.streams import SyncMarketStream
+
+    before = threading.active_count()
+    with pytest.raises(StandXValidationError, match="open_timeout"):
+        SyncMarketStream(url=_NOT_LISTENING, open_timeout=-1)
+    assert threading.active_count() == before
+
+
+def test_pings_can_be_turned_off_and_timeouts_given_as_ints() -> None:
+    stream = OrderStream(jwt=JWT, signing_key=SEED_HEX, url=_NOT_LISTENING, ping_interval=None, ping_timeout=None,
+                         timeout=3, settle_margin=0)  # fmt: skip
+    assert stream.state.value == "new"

@@ -27,7 +27,11 @@ class Peer:
     number: int
 
     async def recv_json(self) -> dict[str, Any]:
-        frame: dict[str, Any] = json.loads(await self.ws.recv())
+        message = await self.ws.recv()
+        if not isinstance(message, str):  # the exchange speaks JSON in text frames
+            await self.ws.close(1003, "binary frames are not accepted")
+            raise AssertionError(f"the client sent a binary frame: {message[:80]!r}")
+        frame: dict[str, Any] = json.loads(message)
         return frame
 
     async def send_json(self, frame: Any) -> None:
