@@ -16,11 +16,20 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import msgspec
-
 #: Compact JSON as UTF-8 bytes: the exact bytes signed and sent (request bodies, stream commands). The same
 #: text as `json.dumps(separators=(",", ":"), ensure_ascii=False)` for every code point, at a tenth of its cost.
-dumps: Callable[[Any], bytes] = msgspec.json.Encoder().encode
+#: msgspec's encoder, made on first use (`__getattr__` below), so `import standx_client` does not load msgspec.
+dumps: Callable[[Any], bytes]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "dumps":
+        import msgspec
+
+        encode: Callable[[Any], bytes] = msgspec.json.Encoder().encode
+        globals()["dumps"] = encode  # later lookups find it without coming here
+        return encode
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: StandX answers nest a few levels; anything deeper than this is refused before decoding.
 MAX_DEPTH = 256

@@ -174,3 +174,15 @@ def test_one_of_docstrings_agree_with_the_validation() -> None:
                 with pytest.raises(standx_client.ValidationError):
                     getattr(client, name)(**values)
     assert recorder.requests == []
+
+
+def test_importing_the_client_loads_neither_the_decoder_nor_the_stream_libraries() -> None:
+    """`import standx_client` stays light (a CLI starts fast; a REST-only bot never loads websockets): msgspec
+    loads with the first body or answer, websockets with `standx_client.streams`."""
+    import subprocess
+    import sys
+
+    heavy = ("msgspec", "websockets", "typing_extensions")
+    code = f"import sys, standx_client; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
