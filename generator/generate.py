@@ -10,8 +10,9 @@ Runs the pinned openapi-python-client with this project's extensions:
   lean path, so openapi-python-client's sync/asyncio functions, `client.py` and `errors.py` are not kept;
 * files rendered from the whole spec: the operation table (`_operations.py`, request rules from rules.py:
   every schema keyword enforced by the client or refused), the StandX facade
-  (`_facade.py`), the spec stamp (`_spec_info.py`) and the exchange's documented figures (`_tables.py`:
-  hosts, limits, enums; tables.py);
+  (`_facade.py`), the CLI's commands (`_commands.py`: every operation, and the everyday commands of
+  `x-standx-cli`; cli_table.py), the spec stamp (`_spec_info.py`) and the exchange's documented figures
+  (`_tables.py`: hosts, limits, enums; tables.py);
 
 then lays `overlays/` into the package and puts a do-not-edit banner on every file. The mock gets its
 copies: the spec and its hash, `_tables.py`, and the one spec loader (spec_loader.py).
@@ -47,6 +48,7 @@ COPY_BANNER = "# Copied from {path} by `make generate`. Do not edit here: edit {
 sys.path.insert(0, str(HERE))
 
 import openapi_python_client  # noqa: E402
+from cli_table import everyday_commands, stream_words  # noqa: E402
 from decimal_property import DecimalProperty, NullableDecimalProperty  # noqa: E402
 from openapi_python_client import schema as oai  # noqa: E402
 from openapi_python_client import strings  # noqa: E402
@@ -490,7 +492,8 @@ def _first_sentence(text: str) -> str:
 
 
 def _command_table(methods: list[dict[str, Any]], spec: Spec) -> dict[str, Any]:
-    """The CLI's table (`_commands.py`): operation -> tag, summary and one-line argument help, in spec order."""
+    """The CLI's table (`_commands.py`): operation -> tag, summary and one-line argument help, in spec order; the
+    everyday commands (`x-standx-cli`) and the stream channels' words (cli_table.py)."""
     tags = {t["name"]: _first_sentence(t.get("description", "")) for t in spec.doc.get("tags", [])}
     op_tags = {
         op["operationId"]: (op.get("tags") or ["other"])[0]
@@ -507,7 +510,12 @@ def _command_table(methods: list[dict[str, Any]], spec: Spec) -> dict[str, Any]:
         }
         for m in methods
     ]
-    return {"tags": {t: tags.get(t, "") for t in sorted({r["tag"] for r in rows})}, "methods": rows}
+    return {
+        "tags": {t: tags.get(t, "") for t in sorted({r["tag"] for r in rows})},
+        "methods": rows,
+        "everyday": everyday_commands(spec.doc, spec.operations()),
+        "stream_words": stream_words(spec.doc),
+    }
 
 
 def _distribution() -> dict[str, Any]:
@@ -743,6 +751,8 @@ def main() -> None:
     except SpecError as exc:
         raise SystemExit(str(exc)) from None
     spec.operations()  # fails first, naming the keyword and its place, on a request rule the client cannot enforce
+    everyday_commands(spec.doc, spec.operations())  # and on a CLI command naming what the CLI or operation lacks
+    stream_words(spec.doc)
     _patch_decimal()
     _patch_project(spec)
 

@@ -4,7 +4,7 @@ distribution's requirements (pyproject.toml), for install hints that also hold i
 
 SPEC_TITLE = "StandX Perps API"
 SPEC_VERSION = "2026.11.0"
-SPEC_SHA256 = "b6c35d527079ec892235b3f68725a31674826af64f5bca66f82ac54fadbb8fc8"
+SPEC_SHA256 = "d84a5c3e983a0c9b161b1e91aa33de22af92f941e616b9c683f0a81b6d84f3d3"
 GENERATOR = "openapi-python-client"
 GENERATOR_VERSION = "0.29.1"
 

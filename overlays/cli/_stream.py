@@ -1,7 +1,7 @@
 """`standx stream <channel> [SYMBOL]`: follow one market-stream channel, a line per event (NDJSON with --json).
 
-The channels are the spec's (`x-standx-streams`); each is a command under its own name and a trader's word
-(price, depth, trades; orders, positions, balance, fills for the account). Needs the `ws` extra.
+The channels are the spec's (`x-standx-streams`); each is a command under its word there (`cli`: price, depth,
+trades; orders, positions, balance, fills for the account) and under its own name. Needs the `ws` extra.
 """
 
 from __future__ import annotations
@@ -12,20 +12,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .._base import DEFAULT_BASE_URL
+from .._commands import STREAM_WORDS
 from .._streams import CHANNELS, MARKET_URL
 from ._output import cell, plain
 
 if TYPE_CHECKING:
     from . import Run
-
-# A trader's word for a channel, where it differs from the spec's name.
-ALIASES = {
-    "depth_book": "depth",
-    "public_trade": "trades",
-    "order": "orders",
-    "position": "positions",
-    "trade": "fills",
-}
 
 
 def stream_url(base_url: str) -> str | None:
@@ -90,7 +82,7 @@ def add_commands(nouns: Any, common: argparse.ArgumentParser) -> None:
     for name, channel in CHANNELS.items():
         if name == "auth":  # the reply to authenticating, not a subscription
             continue
-        verb = ALIASES.get(name, name.replace("_", "-"))
+        verb = STREAM_WORDS[name]
         aliases = [name.replace("_", "-")] if verb != name.replace("_", "-") else []
         what = "the account's" if channel.auth else "public"
         parser = verbs.add_parser(verb, aliases=aliases, parents=[common], help=f"{name} ({what})")

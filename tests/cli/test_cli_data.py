@@ -12,7 +12,7 @@ import pytest
 import yaml
 from standx_mock.server import MockServer
 
-from tests.cli.conftest import CLI, Account, raw
+from tests.cli.conftest import CLI, HTTP, Account, raw
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "standx.yaml"
 
@@ -76,6 +76,20 @@ def test_account_commands_show_the_accounts_state(cli: CLI, trader: Account, moc
     assert table.out.splitlines()[0].split()[:4] == ["ID", "CL_ORD_ID", "SYMBOL", "SIDE"]
     assert resting["cl_ord_id"] in table.out
     assert cli("account", "config", "BTC-USD").code == 0
+
+
+def test_account_funding_lists_the_payments(cli: CLI, trader: Account, mock: MockServer) -> None:
+    """The answer is a bare list of payments (not a page): a table of them, and the list itself with --json."""
+    assert cli("order", "place", "ETH-USD", "buy", "0.1", "--type", "market", "--yes").code == 0
+    settled = HTTP.post(f"{mock.base_url}/mock/funding", json={"symbol": "ETH-USD", "rate": "0.0001"})
+    (paid,) = [p for p in settled.json()["payments"] if p["user"] == trader.user]
+    done = cli("account", "funding", "ETH-USD")
+    assert done.code == 0, done.err
+    header, row = done.out.splitlines()
+    assert header.split() == ["ID", "SYMBOL", "QTY", "TRANSACT_TIME", "CREATED_AT"]
+    assert row.split()[:3] == [str(paid["id"]), "ETH-USD", paid["qty"]]
+    listed = cli("--json", "account", "funding", "ETH-USD").json()
+    assert [(p["id"], p["symbol"], p["qty"]) for p in listed] == [(paid["id"], "ETH-USD", paid["qty"])]
 
 
 def _spec_operations() -> dict[str, tuple[str, list[str]]]:

@@ -1,7 +1,7 @@
 # Copied from overlays/cli/_api.py by `make generate`. Do not edit here: edit overlays/cli/_api.py.
 """Commands made from the spec's operation table: `standx api <tag> <operation>` for every operation (options from
-each argument's rule), and the everyday `market` and `account` commands, which are the same operations with
-positional symbols, defaults and table columns."""
+each argument's rule), and the everyday `market` and `account` commands, which are the operations the spec marks
+`x-standx-cli`, with its positional symbols, defaults, table columns, time windows and views."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import argparse
 import datetime
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .._commands import COMMANDS, TAGS
+from .._commands import COMMANDS, EVERYDAY, TAGS, Everyday, Window
 from .._operation import Param
 from .._operations import OPERATIONS
 from .._tables import RESOLUTION_BAR_LENGTH
+from ._vocabulary import BACKS, NOUNS, VIEWS
 
 if TYPE_CHECKING:
     from . import Run
@@ -125,31 +125,12 @@ def add_api(nouns: Any, common: argparse.ArgumentParser) -> None:
 
 
 # --- Everyday commands: operations with a trader's defaults ---------------------------------------------------
+# What each command is (operation, positional arguments, defaults, columns, window, view) is the spec's
+# `x-standx-cli` (`_commands.EVERYDAY`); the views and windows it names are code, here.
 
 
-@dataclass(frozen=True)
-class Everyday:
-    """`standx <noun> <verb>`: one operation with positional arguments, defaults, computed arguments and a view."""
-
-    operation: str
-    help: str
-    positional: tuple[str, ...] = ()
-    columns: tuple[str, ...] | None = None
-    defaults: Values = field(default_factory=dict)
-    computed: tuple[str, ...] = ()  # filled by `prepare` when not given
-    prepare: Callable[[Run, Values], None] | None = None
-    extra: Callable[[argparse.ArgumentParser], None] | None = None
-    view: Callable[[Run, Any], None] | None = None
-
-
-def _last_hours(start: str, end: str, scale: int) -> Callable[[Run, Values], None]:
-    def prepare(run: Run, values: Values) -> None:
-        now = int(time.time() * scale)
-        values[end] = values[end] if values[end] is not None else now
-        if values[start] is None:
-            values[start] = values[end] - int(run.opt("hours") * 3600 * scale)
-
-    return prepare
+def _hours_back(run: Run, values: Values) -> float:
+    return float(run.opt("hours")) * 3600
 
 
 def _hours_option(parser: argparse.ArgumentParser) -> None:
@@ -161,31 +142,41 @@ def _hours_option(parser: argparse.ArgumentParser) -> None:
 _UNSIZED_BAR_SECONDS = {"trade": 1, "month": 31 * 86400}
 
 
-def _kline_range(run: Run, values: Values) -> None:
-    resolution = values["resolution"]
-    length = RESOLUTION_BAR_LENGTH[resolution]
+def _bars_back(run: Run, values: Values) -> int:
+    length = RESOLUTION_BAR_LENGTH[values["resolution"]]
     bar = _UNSIZED_BAR_SECONDS[length] if isinstance(length, str) else length
-    values["to"] = values["to"] if values["to"] is not None else int(time.time())
-    if values["from_"] is None:
-        values["from_"] = values["to"] - bar * values["count_back"]
+    return bar * int(values["count_back"])
 
 
-def _kline_rows(run: Run, history: Any) -> None:
+# A window's `back` -> seconds from its end to its start, and the option it adds (if any).
+_BACKS: dict[str, Callable[[Run, Values], float]] = {"hours": _hours_back, "bars": _bars_back}
+_BACK_OPTIONS = {"hours": _hours_option}
+
+
+def _fill_window(run: Run, window: Window, values: Values) -> None:
+    """The window's end defaults to now, its start to `back` before the end."""
+    if values[window.end] is None:
+        values[window.end] = int(time.time() * window.scale)
+    if values[window.start] is None:
+        values[window.start] = values[window.end] - int(_BACKS[window.back](run, values) * window.scale)
+
+
+def _kline_rows(run: Run, history: Any, columns: tuple[str, ...] | None) -> None:
     if run.out.json:
         run.out.result(history)  # the exchange's own shape, exact
         return
     data = history.to_dict()
     times = data.get("t") or []
-    columns = ("t", "o", "h", "l", "c", "v")
+    fields = ("t", "o", "h", "l", "c", "v")
     rows = [
         {"time": datetime.datetime.fromtimestamp(t, datetime.UTC).strftime("%Y-%m-%d %H:%M")}
-        | {c: (data.get(c) or [None] * len(times))[i] for c in columns[1:]}
+        | {c: (data.get(c) or [None] * len(times))[i] for c in fields[1:]}
         for i, t in enumerate(times)
     ]
     run.out.result(rows, ("time", "o", "h", "l", "c", "v"))
 
 
-def _depth_rows(run: Run, book: Any) -> None:
+def _depth_rows(run: Run, book: Any, columns: tuple[str, ...] | None) -> None:
     if run.out.json:
         run.out.result(book)
         return
@@ -204,137 +195,57 @@ def _levels_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--levels", type=int, default=10, help="price levels per side (default 10)")
 
 
-def _page(columns: tuple[str, ...]) -> Callable[[Run, Any], None]:
+def _page_rows(run: Run, page: Any, columns: tuple[str, ...] | None) -> None:
     """A paginated answer ({page_size, result, ...}): JSON as the exchange sent it, a table of its items."""
-
-    def view(run: Run, page: Any) -> None:
-        if run.out.json:
-            run.out.result(page)
-        else:
-            run.out.result(page.result, columns)
-
-    return view
+    if run.out.json:
+        run.out.result(page)
+    else:
+        run.out.result(page.result, columns)
 
 
-ORDER_COLUMNS = (
-    "id",
-    "cl_ord_id",
-    "symbol",
-    "side",
-    "order_type",
-    "qty",
-    "fill_qty",
-    "price",
-    "status",
-    "time_in_force",
-    "reduce_only",
-    "created_at",
-)
-TRADE_COLUMNS = ("id", "order_id", "symbol", "side", "price", "qty", "fee_qty", "pnl", "created_at")
-
-EVERYDAY: dict[str, tuple[str, dict[str, Everyday]]] = {
-    "market": (
-        "public market data",
-        {
-            "price": Everyday("query_symbol_price", "mark, index, last and mid price", ("symbol",)),
-            "depth": Everyday(
-                "query_depth_book", "the order book", ("symbol",), extra=_levels_option, view=_depth_rows
-            ),
-            "trades": Everyday(
-                "query_recent_trades",
-                "recent public trades",
-                ("symbol",),
-                ("time", "price", "qty", "quote_qty", "is_buyer_taker"),
-            ),
-            "klines": Everyday(
-                "kline_history",
-                "candles (OHLCV)",
-                ("symbol",),
-                defaults={"resolution": "60", "count_back": 24},
-                computed=("from_", "to"),
-                prepare=_kline_range,
-                view=_kline_rows,
-            ),
-            "symbols": Everyday(
-                "query_symbol_info",
-                "symbols with their tick, lot, size range and fees",
-                ("symbol",),
-                (
-                    "symbol",
-                    "price_tick_decimals",
-                    "qty_tick_decimals",
-                    "min_order_qty",
-                    "max_order_qty",
-                    "maker_fee",
-                    "taker_fee",
-                    "max_leverage",
-                    "enabled",
-                ),
-            ),
-            "funding": Everyday(
-                "query_funding_rates",
-                "funding rates of the last hours",
-                ("symbol",),
-                ("time", "funding_rate", "mark_price", "index_price", "premium"),
-                computed=("start_time", "end_time"),
-                prepare=_last_hours("start_time", "end_time", 1000),
-                extra=_hours_option,
-            ),
-            "overview": Everyday("query_market_overview", "every symbol's market in one answer"),
-        },
-    ),
-    "account": (
-        "the signed-in account (needs credentials)",
-        {
-            "balance": Everyday("query_balance", "balances, margin and pnl"),
-            "positions": Everyday(
-                "query_positions",
-                "open positions",
-                ("symbol",),
-                ("symbol", "qty", "entry_price", "mark_price", "upnl", "leverage", "margin_mode", "liq_price"),
-            ),
-            "orders": Everyday("query_open_orders", "open orders", ("symbol",), view=_page(ORDER_COLUMNS)),
-            "history": Everyday(
-                "query_orders", "order history (one page; --limit, --last-id)", ("symbol",), view=_page(ORDER_COLUMNS)
-            ),
-            "trades": Everyday(
-                "query_trades", "your fills (one page; --limit, --last-id)", ("symbol",), view=_page(TRADE_COLUMNS)
-            ),
-            "funding": Everyday(
-                "query_funding_history",
-                "funding payments (one page)",
-                ("symbol",),
-                view=_page(("id", "symbol", "qty", "funding_rate", "created_at")),
-            ),
-            "config": Everyday("query_position_config", "leverage and margin mode of a symbol", ("symbol",)),
-        },
-    ),
+# A view -> how it shows an answer, and the option it adds (if any).
+_VIEWS: dict[str, Callable[[Run, Any, tuple[str, ...] | None], None]] = {
+    "depth": _depth_rows,
+    "klines": _kline_rows,
+    "page": _page_rows,
 }
+_VIEW_OPTIONS = {"depth": _levels_option}
+assert set(_VIEWS) == set(VIEWS) and set(_BACKS) == set(BACKS), "code for each name the spec's x-standx-cli may use"
 
 
 def _run_everyday(run: Run) -> int:
-    spec: Everyday = run.opt("everyday")
-    values = operation_values(run, spec.operation)
-    if spec.prepare is not None:
-        spec.prepare(run, values)
-    result = call(run, spec.operation, values)
-    if spec.view is not None:
-        spec.view(run, result)
+    command: Everyday = run.opt("everyday")
+    values = operation_values(run, command.operation)
+    if command.window is not None:
+        _fill_window(run, command.window, values)
+    result = call(run, command.operation, values)
+    if command.view is not None:
+        _VIEWS[command.view](run, result, command.columns)
     else:
-        run.out.result(result, spec.columns)
+        run.out.result(result, command.columns)
     return 0
 
 
 def add_everyday(nouns: Any, common: argparse.ArgumentParser) -> None:
-    for noun, (text, verbs) in EVERYDAY.items():
+    for noun, text in NOUNS.items():
+        mine = [command for command in EVERYDAY if command.noun == noun]
+        if not mine:
+            continue
         group = nouns.add_parser(noun, parents=[common], help=text, description=text)
-        commands = group.add_subparsers(dest="verb", metavar="VERB", required=True)
-        for verb, spec in verbs.items():
-            summary = f"{spec.help} ({spec.operation})"
-            parser = commands.add_parser(verb, parents=[common], help=summary, description=summary)
+        verbs = group.add_subparsers(dest="verb", metavar="VERB", required=True)
+        for command in mine:
+            summary = f"{command.help} ({command.operation})"
+            parser = verbs.add_parser(command.verb, parents=[common], help=summary, description=summary)
+            window = command.window
             add_operation_arguments(
-                parser, spec.operation, positional=spec.positional, defaults=spec.defaults, computed=spec.computed
+                parser,
+                command.operation,
+                positional=command.positional,
+                defaults=command.defaults,
+                computed=(window.start, window.end) if window else (),
             )
-            if spec.extra is not None:
-                spec.extra(parser)
-            parser.set_defaults(handler=_run_everyday, everyday=spec)
+            if command.view in _VIEW_OPTIONS:
+                _VIEW_OPTIONS[command.view](parser)
+            if window and window.back in _BACK_OPTIONS:
+                _BACK_OPTIONS[window.back](parser)
+            parser.set_defaults(handler=_run_everyday, everyday=command)
