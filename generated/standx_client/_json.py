@@ -32,6 +32,7 @@ def __getattr__(name: str) -> Any:
         return encode
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 #: StandX answers nest a few levels; anything deeper than this is refused before decoding.
 MAX_DEPTH = 256
 _DEFAULT_RECURSION_LIMIT = 1000

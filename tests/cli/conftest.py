@@ -24,6 +24,7 @@ HTTP = httpx.Client(timeout=10.0)
 def mock() -> Iterator[MockServer]:
     with serve_server(MockConfig(market_maker=True, seed=21, validate_responses=True)) as server:
         yield server
+    HTTP.close()  # its kept-alive socket to the stopped server would otherwise be left for exit (ResourceWarning)
 
 
 @dataclass
