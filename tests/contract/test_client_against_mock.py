@@ -22,11 +22,9 @@ from standx_mock.server import MockServer
 from tests.contract.conftest import Account, new_account
 
 SYMBOL = "BTC-USD"
-NOW = datetime.datetime.now(datetime.UTC)
-
-
 def _every_call(order_id: int, cl_ord_id: str) -> dict[str, dict[str, Any]]:
-    """One valid call of every operation (the mock answers each from its state)."""
+    """One valid call of every operation (the mock answers each from its state), with time windows ending now."""
+    now = datetime.datetime.now(datetime.UTC)  # at call time: a module-level "now" goes stale in a long session
     return {
         "new_order": dict(
             symbol=SYMBOL,
@@ -43,7 +41,7 @@ def _every_call(order_id: int, cl_ord_id: str) -> dict[str, dict[str, Any]]:
         "change_margin_mode": dict(symbol="ETH-USD", margin_mode="isolated"),
         "transfer_margin": None,  # needs an isolated position: covered by the story below
         "query_order": dict(order_id=order_id),
-        "query_orders": dict(symbol=SYMBOL, limit=10, start=NOW - datetime.timedelta(hours=1)),
+        "query_orders": dict(symbol=SYMBOL, limit=10, start=now - datetime.timedelta(hours=1)),
         "query_open_orders": dict(symbol=SYMBOL),
         "query_trades": dict(symbol=SYMBOL, limit=5),
         "query_funding_history": dict(symbol=SYMBOL),
@@ -57,11 +55,11 @@ def _every_call(order_id: int, cl_ord_id: str) -> dict[str, dict[str, Any]]:
         "query_depth_book": dict(symbol=SYMBOL),
         "query_recent_trades": dict(symbol=SYMBOL),
         "query_funding_rates": dict(
-            symbol=SYMBOL, start_time=int(NOW.timestamp() * 1000) - 86_400_000, end_time=int(NOW.timestamp() * 1000)
+            symbol=SYMBOL, start_time=int(now.timestamp() * 1000) - 86_400_000, end_time=int(now.timestamp() * 1000)
         ),
         "kline_time": {},
         "kline_history": dict(
-            symbol=SYMBOL, from_=int(NOW.timestamp()) - 3600, to=int(NOW.timestamp()), resolution="1"
+            symbol=SYMBOL, from_=int(now.timestamp()) - 3600, to=int(now.timestamp()), resolution="1"
         ),
         "health": {},
         "query_region": {},
@@ -91,7 +89,7 @@ def test_every_operation_sync(client: StandX) -> None:
     assert isinstance(results["query_market_overview"], MarketOverview)
     assert isinstance(results["query_region"], Region) and results["query_region"].region == "jp"
     assert results["health"] == "OK"
-    assert abs(results["kline_time"] - NOW.timestamp()) < 120
+    assert abs(results["kline_time"] - datetime.datetime.now(datetime.UTC).timestamp()) < 120
     assert {i.symbol for i in results["query_symbol_info"]} >= {"BTC-USD", "ETH-USD"}
     assert client.query_position_config(symbol=SYMBOL).leverage in (7, "7")
     assert client.query_order(order_id=order.id).status == "canceled"

@@ -96,12 +96,7 @@ def _place(run: Run) -> int:
     numbers = {name: _decimal(values[name], name) for name in ("qty", "price", "tp_price", "sl_price")}
     with run.client(auth=True, signed=True) as client:
         info = _symbol_info(client, values["symbol"])
-        rules = SymbolRules.from_info(info)
-        for name, kind in (("qty", "lot"), ("price", "tick"), ("tp_price", "tick"), ("sl_price", "tick")):
-            number = numbers[name]
-            problem = rules.problem(kind, number) if number is not None else None
-            if problem:
-                raise ValidationError("new_order", name, problem)
+        rules = SymbolRules.from_info(info)  # the spec's symbol rules (tick, lot) are checked by the dry run below
         reference = numbers["price"]
         if reference is None and order_type == ORDER_TYPE_MARKET:
             reference = client.query_symbol_price(symbol=values["symbol"]).mark_price
