@@ -11,7 +11,16 @@ from decimal import Decimal
 from pathlib import Path
 
 from ._tables import TOKEN_DEFAULT_LIFETIME_SECONDS, WEBSOCKET_MAX_AGE_SECONDS
-from .config import DEFAULT_SPEC_PATH, FaultConfig, MarketConfig, MockConfig, RandomWalk, parse_decimal
+from .config import (
+    DEFAULT_SPEC_PATH,
+    WS_ACKS,
+    WS_ERROR_FRAMES,
+    FaultConfig,
+    MarketConfig,
+    MockConfig,
+    RandomWalk,
+    parse_decimal,
+)
 from .server import run_foreground
 from .spec_loader import SpecError
 
@@ -80,6 +89,24 @@ def build_parser() -> argparse.ArgumentParser:
         default=WEBSOCKET_MAX_AGE_SECONDS,
         help="close WebSocket connections after this many seconds (default %(default)s, the documented limit)",
     )
+    p.add_argument(
+        "--ws-ack",
+        choices=WS_ACKS,
+        default="status",
+        help='order-stream acknowledgement: {"status": "accepted"} (default, the docs\'), '
+        '{"message": "accepted"} (a peer\'s variant) or none',
+    )
+    p.add_argument(
+        "--ws-error-frames",
+        choices=WS_ERROR_FRAMES,
+        default="channel",
+        help='market-stream errors: {"channel": "error", "data": {code, msg}} (default) or a bare {code, message}',
+    )
+    p.add_argument(
+        "--ws-extra-fields",
+        action="store_true",
+        help="add fields the docs do not list: session_id to order-stream frames, one to market-stream payloads",
+    )
     p.add_argument("--access-log", action="store_true", help="log every request")
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
     return p
@@ -102,6 +129,9 @@ def config_from_args(args: argparse.Namespace) -> MockConfig:
         verify_spec_hash=not args.no_verify_spec_hash,
         validate_responses=args.validate_responses,
         ws_max_age_s=args.ws_max_age,
+        ws_ack=args.ws_ack,
+        ws_error_frames=args.ws_error_frames,
+        ws_extra_fields=args.ws_extra_fields,
         market=MarketConfig(
             clock_speed=args.clock_speed,
             funding_interval_s=args.funding_interval,

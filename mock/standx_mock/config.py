@@ -21,6 +21,12 @@ FaultKind = Literal["error", "error_html", "rate_limit", "drop", "malformed", "t
 FaultWhen = Literal["before", "after", "random"]
 TERMINAL_FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 FAULT_WHENS: tuple[str, ...] = get_args(FaultWhen)
+#: The order stream's acknowledgement frame and the market stream's error frames (`MockConfig.ws_ack`,
+#: `MockConfig.ws_error_frames`).
+WsAck = Literal["status", "message", "none"]
+WsErrorFrames = Literal["channel", "bare"]
+WS_ACKS: tuple[str, ...] = get_args(WsAck)
+WS_ERROR_FRAMES: tuple[str, ...] = get_args(WsErrorFrames)
 
 DEFAULT_SPEC_PATH = Path(__file__).with_name("standx.yaml")
 
@@ -286,6 +292,17 @@ class MockConfig:
     #: How a connection over the limits is refused (the docs do not say): "close" accepts it and closes it at
     #: once with 1008, so a client cannot tell it from a drop; "http" answers the handshake with 429.
     ws_limit_refusal: Literal["close", "http"] = "close"
+    #: The order stream's acknowledgement before an order command's terminal frame (only the newest docs show
+    #: one): "status" sends `{code: 0, status: "accepted", request_id}` (the docs'), "message" `{code: 0, message:
+    #: "accepted", request_id}` (the variant a peer client handles), "none" no acknowledgement at all.
+    ws_ack: WsAck = "status"
+    #: Market-stream error frames (a bad subscribe): "channel" sends `{seq, channel: "error", data: {code, msg}}`
+    #: (the envelope of the docs with the auth reply's payload), "bare" `{code, message}` (the error body peers
+    #: parse, the 408 notice's shape), with no envelope and no seq.
+    ws_error_frames: WsErrorFrames = "channel"
+    #: Fields the docs do not list (live answers carry such): `session_id` in every order-stream frame of a
+    #: logged-in connection, and `UNDOCUMENTED_FIELD` in every market-stream payload (and bare error frame).
+    ws_extra_fields: bool = False
     #: Value of `region` in `query_region`.
     region: str = "jp"
     access_log: bool = False
@@ -294,6 +311,9 @@ class MockConfig:
     def __post_init__(self) -> None:
         if self.duplicate_cl_ord_id not in ("accept", "reject"):
             raise ValueError(f"duplicate_cl_ord_id must be accept or reject, got {self.duplicate_cl_ord_id!r}")
+        for name, allowed in (("ws_ack", WS_ACKS), ("ws_error_frames", WS_ERROR_FRAMES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
 
 
 def parse_decimal(text: str, what: str) -> Decimal:

@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -53,6 +54,12 @@ CLOSE_AFTER_NOTICE = 1000
 CLOSE_BINARY = 1003
 #: The frame the exchange sends before it disconnects a client that stopped answering pings (docs, perps-ws).
 DISCONNECT_NOTICE = {"code": 408, "message": "disconnecting due to not receive Pong within 5 minute period"}
+#: `MockConfig.ws_error_frames="bare"`: an error frame is the error body of the HTTP answers, without an envelope.
+BARE_ERROR_PTR = "/components/schemas/Error"
+#: `MockConfig.ws_extra_fields`: the field added to every market-stream payload. Its value is nested and holds a
+#: number, so a client that reads what it does not know (instead of dropping it) has something to trip over.
+UNDOCUMENTED_FIELD = "mock_undocumented"
+UNDOCUMENTED_VALUE: Mapping[str, object] = {"note": "a field the docs do not list", "ratio": Decimal("0.5"), "tags": ()}
 #: Frames a connection may have queued before it is closed as a slow consumer.
 MAX_QUEUED_FRAMES = 10_000
 
@@ -316,6 +323,8 @@ class StreamHub:
         """Queue one market-stream envelope (validated against the channel's schema when asked to)."""
         if conn.closing:
             return
+        if self.service.config.ws_extra_fields:
+            data = {**data, UNDOCUMENTED_FIELD: UNDOCUMENTED_VALUE}  # a copy: `data` may be what was last pushed
         if self.service.config.validate_responses:
             schema = self.table.channels.get(AUTH_CHANNEL if channel == ERROR_CHANNEL else channel)
             errors = self.service.spec.errors(schema.schema_ptr, data) if schema else ["no schema for this channel"]
@@ -330,22 +339,40 @@ class StreamHub:
         conn.put(dumps(envelope).decode("utf-8"))
 
     def _error(self, conn: Connection, code: int, msg: str) -> None:
-        self._frame(conn, ERROR_CHANNEL, {"code": code, "msg": msg})
+        """A market-stream error frame, in the configured shape (`MockConfig.ws_error_frames`)."""
+        config = self.service.config
+        if config.ws_error_frames == "channel":
+            self._frame(conn, ERROR_CHANNEL, {"code": code, "msg": msg})
+            return
+        frame: dict[str, Any] = {"code": code, "message": msg}
+        if config.ws_extra_fields:
+            frame[UNDOCUMENTED_FIELD] = UNDOCUMENTED_VALUE
+        self._put_checked(conn, frame, BARE_ERROR_PTR, "bare error")
 
     def _reply(self, conn: Connection, code: int, request_id: str, message: str | None = None) -> None:
-        """Queue one order-stream frame; `message=None` is the gateway's `status: accepted` frame."""
-        if conn.closing:
+        """Queue one order-stream frame; `message=None` is the gateway's acknowledgement, in the configured shape
+        (`MockConfig.ws_ack`; "none" sends nothing)."""
+        config = self.service.config
+        if message is None and config.ws_ack == "none":
             return
         frame: dict[str, Any] = {"code": code}
-        if message is None:
+        if message is None and config.ws_ack == "status":
             frame["status"] = "accepted"
         else:
-            frame["message"] = message
+            frame["message"] = "accepted" if message is None else message
         frame["request_id"] = request_id
+        if config.ws_extra_fields and conn.session_id is not None:
+            frame["session_id"] = conn.session_id
+        self._put_checked(conn, frame, ORDERS_RESPONSE_PTR, "order response")
+
+    def _put_checked(self, conn: Connection, frame: dict[str, Any], schema_ptr: str, what: str) -> None:
+        """Queue a frame without an envelope (validated against `schema_ptr` when asked to)."""
+        if conn.closing:
+            return
         if self.service.config.validate_responses:
-            errors = self.service.spec.errors(ORDERS_RESPONSE_PTR, frame)
+            errors = self.service.spec.errors(schema_ptr, frame)
             if errors:
-                self._invalid(conn, "order response", errors)
+                self._invalid(conn, what, errors)
                 return
         conn.put(dumps(frame).decode("utf-8"))
 

@@ -21,6 +21,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 from websockets.sync.connection import Connection
 
+from tests.frame_shapes import SHAPES
+
 TIMEOUT = 10.0
 PRIVATE = [{"channel": "order"}, {"channel": "trade"}, {"channel": "position"}, {"channel": "balance"}]
 KNOWN_CHANNELS = "price, depth_book, public_trade, order, position, balance, trade"
@@ -29,23 +31,31 @@ KNOWN_CHANNELS = "price, depth_book, public_trade, order, position, balance, tra
 # ---------------------------------------------------------------------------- fixtures and helpers
 
 
-@pytest.fixture(scope="module")
-def ws_server() -> Iterator[MockServer]:
+def ws_config(**options: Any) -> MockConfig:
     # This module opens a connection or two per test: more than 30 a minute. The per-IP limits are tested
     # on servers of their own (test_*_limit*), so this one lifts the new-connections limit.
-    config = MockConfig(seed=7, market_maker=True, validate_responses=True, ws_max_new_connections_per_minute=None)
-    with serve_server(config) as server:
+    return MockConfig(seed=7, market_maker=True, validate_responses=True, ws_max_new_connections_per_minute=None,
+                      **options)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def ws_server() -> Iterator[MockServer]:
+    with serve_server(ws_config()) as server:
         yield server
+
+
+def fresh(server: MockServer) -> Iterator[MockServer]:
+    """The server reset to its seeded book; every HTTP response and WS frame must have conformed."""
+    assert HTTP.post(server.base_url + "/mock/reset", json={}).status_code == 200
+    yield server
+    errors = list(server.state.response_errors)
+    server.state.response_errors.clear()
+    assert not errors, errors
 
 
 @pytest.fixture
 def server(ws_server: MockServer) -> Iterator[MockServer]:
-    """The module's server reset to its seeded book; every HTTP response and WS frame must have conformed."""
-    assert HTTP.post(ws_server.base_url + "/mock/reset", json={}).status_code == 200
-    yield ws_server
-    errors = list(ws_server.state.response_errors)
-    ws_server.state.response_errors.clear()
-    assert not errors, errors
+    yield from fresh(ws_server)
 
 
 @pytest.fixture
@@ -575,3 +585,132 @@ def test_the_http_refusal_answers_the_handshake_with_429() -> None:
             pass
         assert refused.value.response.status_code == 429
         assert json.loads(refused.value.response.body or b"{}")["code"] == 429
+
+
+# ---------------------------------------------------------------------------- frame shapes the docs leave open
+
+#: What `ws_extra_fields` adds to each market-stream payload (mock/README.md, "WebSocket streams").
+UNDOCUMENTED = {"mock_undocumented": {"note": "a field the docs do not list", "ratio": 0.5, "tags": []}}
+
+
+@pytest.fixture(scope="module")
+def shaped_server(request: pytest.FixtureRequest) -> Iterator[MockServer]:
+    """One server per frame shape (tests/frame_shapes.py), shared by the tests of that shape."""
+    with serve_server(ws_config(**SHAPES[request.param])) as srv:
+        yield srv
+
+
+@pytest.fixture
+def shaped(shaped_server: MockServer) -> Iterator[MockServer]:
+    yield from fresh(shaped_server)
+
+
+@pytest.mark.parametrize(
+    ("shaped_server", "ack"),
+    [
+        ("documented", {"code": 0, "status": "accepted"}),  # notes §4.3, newest docs
+        ("ack=message", {"code": 0, "message": "accepted"}),  # the variant a peer client handles (issue 14)
+        ("ack=none", None),  # older docs: no acknowledgement, only the terminal frame
+    ],
+    indirect=["shaped_server"],
+    ids=["documented", "ack=message", "ack=none"],
+)
+def test_order_stream_acknowledgement_shapes(shaped: MockServer, ack: dict[str, Any] | None) -> None:
+    trader = Trader(shaped.base_url)
+    best_ask = http_book(trader)["asks"][0][0]
+
+    def acked(request_id: str, terminal: dict[str, Any]) -> list[dict[str, Any]]:
+        return ([] if ack is None else [{**ack, "request_id": request_id}]) + [{**terminal, "request_id": request_id}]
+
+    with orders(shaped) as ws:
+        assert login(ws, trader) == {"code": 0, "message": "success", "request_id": "login-1"}
+        command(ws, trader, "order:new", limit("buy", "0.010", "120000"), "req-1")
+        command(ws, trader, "order:new", limit("buy", "0.010", best_ask, "alo"), "req-2")
+        command(ws, trader, "order:cancel", {"cl_ord_id": "never-placed"}, "req-3")
+        expected = [
+            *acked("req-1", {"code": 0, "message": "success"}),
+            *acked("req-2", {"code": 400, "message": "alo order rejected"}),
+            *acked("req-3", {"code": 404, "message": "order not found"}),
+        ]
+        assert [recv(ws) for _ in expected] == expected  # one connection's frames arrive in order: none more or less
+        # An HTTP order with x-session-id: only its terminal frame, whatever the acknowledgement shape.
+        placed = trader.ok("/api/new_order", limit("buy", "0.010", "119000"), headers={"x-session-id": "session-1"})
+        assert recv(ws) == {"code": 0, "message": "success", "request_id": placed["request_id"]}
+
+
+@pytest.mark.parametrize(
+    ("shaped_server", "bare", "extra"),
+    [
+        ("documented", False, {}),  # the envelope of notes §4.2 around the auth reply's {code, msg}
+        ("errors=bare", True, {}),  # notes §6.3 / §4.1: the {code, message} body peers parse, the 408 notice's shape
+        ("errors=bare+extra", True, UNDOCUMENTED),
+    ],
+    indirect=["shaped_server"],
+    ids=["documented", "errors=bare", "errors=bare+extra"],
+)
+def test_market_stream_error_frame_shapes(shaped: MockServer, bare: bool, extra: dict[str, Any]) -> None:
+    def error(seq: int, code: int, msg: str) -> dict[str, Any]:
+        if bare:  # no envelope, so no seq: the stream's seq counts the enveloped frames only
+            return {"code": code, "message": msg, **extra}
+        return {"seq": seq, "channel": "error", "data": {"code": code, "msg": msg, **extra}}
+
+    with market(shaped) as ws:
+        send(ws, {"subscribe": {"channel": "depth_book", "symbol": "DOGE-USD"}})
+        send(ws, {"subscribe": {"channel": "balance"}})
+        send(ws, {"auth": {"token": "not.a.jwt"}})  # the auth reply keeps its documented shape
+        send(ws, {"subscribe": {"channel": "price", "symbol": "BTC-USD"}})
+        frames = [recv(ws) for _ in range(4)]
+    seq = [0, 0, 1, 2] if bare else [1, 2, 3, 4]
+    assert frames[:2] == [
+        error(seq[0], 400, "unknown symbol 'DOGE-USD'"),
+        error(seq[1], 401, "channel balance needs authentication: send auth first"),
+    ]
+    assert frames[2] == {"seq": seq[2], "channel": "auth", "data": {"code": 401, "msg": "missing or invalid token",
+                                                                    **extra}}  # fmt: skip
+    assert (frames[3]["seq"], frames[3]["channel"], frames[3]["symbol"]) == (seq[3], "price", "BTC-USD")
+
+
+@pytest.mark.parametrize(
+    ("shaped_server", "extra"), [("documented", False), ("extra", True)], indirect=["shaped_server"], ids=str
+)
+def test_extra_fields_in_every_frame(shaped: MockServer, extra: bool) -> None:
+    """With `ws_extra_fields`, each frame is the documented one plus fields the docs lack: `session_id` in the
+    order stream's (notes §4.3: the docs do not say; polibee tolerates it), one in each market-stream payload."""
+    trader = Trader(shaped.base_url)
+    more = UNDOCUMENTED if extra else {}
+    session = {"session_id": "session-1"} if extra else {}
+    with market(shaped) as stream, orders(shaped) as ws:
+        assert auth(stream, trader, [{"channel": "order"}]) == {
+            "seq": 1, "channel": "auth", "data": {"code": 200, "msg": "success", **more},
+        }  # fmt: skip
+        send(stream, {"subscribe": {"channel": "depth_book", "symbol": "BTC-USD"}})
+        book = recv(stream)
+        assert book == {"seq": 2, "channel": "depth_book", "symbol": "BTC-USD", "data": {**http_book(trader), **more}}
+        send(stream, {"subscribe": {"channel": "price", "symbol": "BTC-USD"}})
+        price = recv(stream)["data"]
+        documented = {"base", "index_price", "last_price", "mark_price", "mid_price", "quote", "spread", "symbol",
+                      "time"}  # notes §4.2, price  # fmt: skip
+        assert set(price) == documented | set(more) and {k: price[k] for k in more} == more
+
+        assert login(ws, trader) == {"code": 0, "message": "success", "request_id": "login-1", **session}
+        command(ws, trader, "order:new", limit("buy", "0.010", "120000", cl_ord_id="x-1"), "req-1")
+        assert recv(ws) == {"code": 0, "status": "accepted", "request_id": "req-1", **session}
+        assert recv(ws) == {"code": 0, "message": "success", "request_id": "req-1", **session}
+        placed = trader.ok("/api/new_order", limit("buy", "0.010", "119000"), headers={"x-session-id": "session-1"})
+        assert recv(ws) == {"code": 0, "message": "success", "request_id": placed["request_id"], **session}
+        order = recv(stream)
+        assert order == {"seq": 4, "channel": "order", "data": {**trader.query_order(cl_ord_id="x-1"), **more}}
+
+
+def test_frame_shape_options_from_the_command_line() -> None:
+    from standx_mock.__main__ import build_parser, config_from_args
+
+    default = config_from_args(build_parser().parse_args([]))
+    assert (default.ws_ack, default.ws_error_frames, default.ws_extra_fields) == ("status", "channel", False)
+    args = build_parser().parse_args(["--ws-ack", "none", "--ws-error-frames", "bare", "--ws-extra-fields"])
+    config = config_from_args(args)
+    assert (config.ws_ack, config.ws_error_frames, config.ws_extra_fields) == ("none", "bare", True)
+    with pytest.raises(ValueError, match="ws_ack must be one of status, message, none; got 'accepted'"):
+        MockConfig(ws_ack="accepted")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="ws_error_frames must be one of channel, bare; got 'error'"):
+        MockConfig(ws_error_frames="error")  # type: ignore[arg-type]
