@@ -4,7 +4,7 @@ distribution's requirements (pyproject.toml), for install hints that also hold i
 
 SPEC_TITLE = "StandX Perps API"
 SPEC_VERSION = "2026.11.0"
-SPEC_SHA256 = "d84a5c3e983a0c9b161b1e91aa33de22af92f941e616b9c683f0a81b6d84f3d3"
+SPEC_SHA256 = "4cfb8b4cf496147abf6886f316ea87a5734db2b0573717ffbd1b275b2d898989"
 GENERATOR = "openapi-python-client"
 GENERATOR_VERSION = "0.29.1"
 

@@ -22,6 +22,8 @@ from standx_mock.server import MockServer
 from tests.contract.conftest import Account, new_account
 
 SYMBOL = "BTC-USD"
+
+
 def _every_call(order_id: int, cl_ord_id: str) -> dict[str, dict[str, Any]]:
     """One valid call of every operation (the mock answers each from its state), with time windows ending now."""
     now = datetime.datetime.now(datetime.UTC)  # at call time: a module-level "now" goes stale in a long session

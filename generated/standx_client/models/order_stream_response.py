@@ -13,9 +13,10 @@ T = TypeVar("T", bound="OrderStreamResponse")
 
 @_attrs_define
 class OrderStreamResponse:
-    """A frame of the order response stream. One command can produce two frames with its `request_id`: first `status:
-    accepted` (the gateway check passed), then a terminal frame (`code` 0 success, or 400 and up with the reason, for
-    example "alo order rejected").
+    """A frame of the order response stream. One command can produce two frames with its `request_id`: first the gateway's
+    acknowledgement (the gateway check passed: `status: accepted` in the newest docs; a peer client also handles
+    `message: accepted`; older docs show none), then a terminal frame (`code` 0 success, or 400 and up with the reason,
+    for example "alo order rejected"). Frames may carry fields not listed here (`session_id`).
 
     """
 
@@ -24,9 +25,10 @@ class OrderStreamResponse:
     request_id: str
     """ The envelope `request_id` of the command, or the HTTP response's `request_id`. """
     status: str | Unset = UNSET
-    """ "accepted" on the gateway frame. """
+    """ "accepted" on the gateway frame (the documented acknowledgement). """
     message: str | Unset = UNSET
-    """ Result text, for example "success" or "alo order rejected". """
+    """ Result text, for example "success" or "alo order rejected"; "accepted" on the peer-recorded acknowledgement
+    variant. """
 
     def to_dict(self) -> dict[str, Any]:
         code = self.code
