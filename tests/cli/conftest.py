@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import io
 import sys
 from collections.abc import Iterator
@@ -18,13 +19,15 @@ from standx_mock.config import MockConfig
 from standx_mock.server import MockServer, serve_server
 
 HTTP = httpx.Client(timeout=10.0)
+# Closed at exit: test modules import this conftest under a second name, each copy with its own client, whose
+# kept-alive sockets to the stopped mock would otherwise be left for interpreter exit (ResourceWarning).
+atexit.register(HTTP.close)
 
 
 @pytest.fixture(scope="package")
 def mock() -> Iterator[MockServer]:
     with serve_server(MockConfig(market_maker=True, seed=21, validate_responses=True)) as server:
         yield server
-    HTTP.close()  # its kept-alive socket to the stopped server would otherwise be left for exit (ResourceWarning)
 
 
 @dataclass

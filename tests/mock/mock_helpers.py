@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
 import json
 import sys
@@ -26,6 +27,8 @@ import base58  # noqa: E402
 #: One transport for every test client: building an httpx client's SSL context costs ~30 ms each time.
 TRANSPORT = httpx.HTTPTransport()
 HTTP = httpx.Client(transport=TRANSPORT, timeout=10.0)
+# Its kept-alive sockets to servers stopped since would otherwise be left for interpreter exit (ResourceWarning).
+atexit.register(HTTP.close)
 
 
 def b58encode(data: bytes) -> str:
