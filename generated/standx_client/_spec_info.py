@@ -4,7 +4,7 @@ distribution's requirements (pyproject.toml), for install hints that also hold i
 
 SPEC_TITLE = "StandX Perps API"
 SPEC_VERSION = "2026.11.0"
-SPEC_SHA256 = "4cfb8b4cf496147abf6886f316ea87a5734db2b0573717ffbd1b275b2d898989"
+SPEC_SHA256 = "b0765c04673421320feae504e1d1344d79acf3d3df67ab1b3191c5f059b695dd"
 GENERATOR = "openapi-python-client"
 GENERATOR_VERSION = "0.29.1"
 

@@ -87,6 +87,9 @@ def test_market_data_account_events_and_orders_over_the_streams(ws_mock: MockSer
             assert frame.code == 0
             fill = await next_on(market, "trade", lambda t: t.side == "buy")
             assert isinstance(fill, StreamTrade) and fill.qty > 0 and fill.symbol == SYMBOL
+            # The HTTP trade item's fields the spec lists for the channel too: typed, not dropped.
+            assert fill.value == fill.price * fill.qty and isinstance(fill.value, Decimal)
+            assert fill.user == account.user and fill.updated_at == fill.created_at
             position = await next_on(market, "position", lambda p: p.qty != 0)
             assert isinstance(position, StreamPosition) and position.qty == Decimal("0.003")
             balance = await next_on(market, "balance")

@@ -21,8 +21,8 @@ T = TypeVar("T", bound="StreamTrade")
 
 @_attrs_define
 class StreamTrade:
-    """Payload of the authenticated `trade` channel (the user's fills). The docs give no example; peer clients read the
-    HTTP `query_trades` item fields, so only those are required.
+    """Payload of the authenticated `trade` channel (the user's fills). The docs give no example; peer clients read it as
+    the HTTP `query_trades` item, so it lists that item's fields and requires only those peers rely on.
 
     """
 
@@ -43,6 +43,10 @@ class StreamTrade:
     """ Decimal number in a response. Usually a JSON string such as "121900.00", but the live API sometimes sends a
     JSON number; both are valid. The pattern applies to strings only. Convert numbers through their textual form to
     keep them exact. """
+    value: Decimal | Unset = UNSET
+    """ Decimal number in a response. Usually a JSON string such as "121900.00", but the live API sometimes sends a
+    JSON number; both are valid. The pattern applies to strings only. Convert numbers through their textual form to
+    keep them exact. """
     fee_qty: Decimal | Unset = UNSET
     """ Decimal number in a response. Usually a JSON string such as "121900.00", but the live API sometimes sends a
     JSON number; both are valid. The pattern applies to strings only. Convert numbers through their textual form to
@@ -53,8 +57,12 @@ class StreamTrade:
     """ Decimal number in a response. Usually a JSON string such as "121900.00", but the live API sometimes sends a
     JSON number; both are valid. The pattern applies to strings only. Convert numbers through their textual form to
     keep them exact. """
+    user: str | Unset = UNSET
+    """ Owner account as `<chain>_<address>`. """
     created_at: datetime.datetime | Unset = UNSET
     """ Fill time. """
+    updated_at: datetime.datetime | Unset = UNSET
+    """ Last update time. """
 
     def __attrs_post_init__(self) -> None:
         # Decimal("NaN") and Decimal("Infinity") parse, but money is finite. Runs for every object the decoder
@@ -62,10 +70,11 @@ class StreamTrade:
         if not (
             self.price.is_finite()
             and self.qty.is_finite()
+            and (self.value is UNSET or self.value.is_finite())
             and (self.fee_qty is UNSET or self.fee_qty.is_finite())
             and (self.pnl is UNSET or self.pnl.is_finite())
         ):
-            raise not_finite(self, ("price", "qty", "fee_qty", "pnl"))
+            raise not_finite(self, ("price", "qty", "value", "fee_qty", "pnl"))
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
@@ -80,6 +89,10 @@ class StreamTrade:
 
         qty = format(self.qty, "f")
 
+        value: str | Unset = UNSET
+        if not isinstance(self.value, Unset):
+            value = format(self.value, "f")
+
         fee_qty: str | Unset = UNSET
         if not isinstance(self.fee_qty, Unset):
             fee_qty = format(self.fee_qty, "f")
@@ -90,9 +103,15 @@ class StreamTrade:
         if not isinstance(self.pnl, Unset):
             pnl = format(self.pnl, "f")
 
+        user = self.user
+
         created_at: str | Unset = UNSET
         if not isinstance(self.created_at, Unset):
             created_at = self.created_at.isoformat()
+
+        updated_at: str | Unset = UNSET
+        if not isinstance(self.updated_at, Unset):
+            updated_at = self.updated_at.isoformat()
 
         field_dict: dict[str, Any] = {}
 
@@ -106,14 +125,20 @@ class StreamTrade:
                 "qty": qty,
             }
         )
+        if value is not UNSET:
+            field_dict["value"] = value
         if fee_qty is not UNSET:
             field_dict["fee_qty"] = fee_qty
         if fee_asset is not UNSET:
             field_dict["fee_asset"] = fee_asset
         if pnl is not UNSET:
             field_dict["pnl"] = pnl
+        if user is not UNSET:
+            field_dict["user"] = user
         if created_at is not UNSET:
             field_dict["created_at"] = created_at
+        if updated_at is not UNSET:
+            field_dict["updated_at"] = updated_at
 
         return field_dict
 
@@ -133,6 +158,13 @@ class StreamTrade:
 
         qty = parse_decimal(src_dict["qty"])
 
+        _value = src_dict.get("value", UNSET)
+        value: Decimal | Unset
+        if isinstance(_value, Unset):
+            value = UNSET
+        else:
+            value = parse_decimal(_value)
+
         _fee_qty = src_dict.get("fee_qty", UNSET)
         fee_qty: Decimal | Unset
         if isinstance(_fee_qty, Unset):
@@ -149,12 +181,21 @@ class StreamTrade:
         else:
             pnl = parse_decimal(_pnl)
 
+        user = src_dict.get("user", UNSET)
+
         _created_at = src_dict.get("created_at", UNSET)
         created_at: datetime.datetime | Unset
         if isinstance(_created_at, Unset):
             created_at = UNSET
         else:
             created_at = datetime.datetime.fromisoformat(_created_at)
+
+        _updated_at = src_dict.get("updated_at", UNSET)
+        updated_at: datetime.datetime | Unset
+        if isinstance(_updated_at, Unset):
+            updated_at = UNSET
+        else:
+            updated_at = datetime.datetime.fromisoformat(_updated_at)
 
         return cls(
             id=id,
@@ -163,8 +204,11 @@ class StreamTrade:
             side=side,
             price=price,
             qty=qty,
+            value=value,
             fee_qty=fee_qty,
             fee_asset=fee_asset,
             pnl=pnl,
+            user=user,
             created_at=created_at,
+            updated_at=updated_at,
         )
