@@ -173,9 +173,9 @@ def _is_ack(frame: OrderStreamResponse) -> bool:
     return frame.code == 0 and (frame.status == "accepted" or frame.message == "accepted")
 
 
-def _text(message: Mapping[str, Any]) -> str:
-    """A command as compact JSON text (a WebSocket text frame)."""
-    return _json.dumps(message).decode()
+async def _send(ws: ClientConnection, message: Mapping[str, Any]) -> None:
+    """A command as compact JSON in a text frame (the exchange speaks text; the mock closes on binary)."""
+    await ws.send(_json.dumps(message), text=True)
 
 
 def _channel_ref(channel: str, symbol: str | None) -> dict[str, str]:
@@ -252,10 +252,10 @@ class MarketStream(Connection):
                 break
             for key in todo:
                 sent.add(key)
-                await ws.send(_text({"subscribe": _channel_ref(*key)}))
+                await _send(ws, {"subscribe": _channel_ref(*key)})
             for key in gone:
                 sent.discard(key)
-                await ws.send(_text({"unsubscribe": _channel_ref(*key)}))
+                await _send(ws, {"unsubscribe": _channel_ref(*key)})
         self._sent = sent
         self._arm_age_limit(ws)
 
@@ -264,7 +264,7 @@ class MarketStream(Connection):
         if self._impersonate:
             auth["impersonate"] = self._impersonate
         try:
-            await ws.send(_text({"auth": auth}))
+            await _send(ws, {"auth": auth})
             async with asyncio.timeout(self._open_timeout):  # the exchange sends nothing before the auth reply
                 raw = await ws.recv()
         except TimeoutError:
@@ -331,7 +331,7 @@ class MarketStream(Connection):
         else:
             self._sent.discard(key)
         try:
-            await ws.send(_text({verb: _channel_ref(*key)}))
+            await _send(ws, {verb: _channel_ref(*key)})
         except ConnectionClosed:
             pass  # the reader sees the close and reopens; the set-up then sends the current subscriptions
 
@@ -505,9 +505,9 @@ class OrderStream(OrderCommands[OrderResult], Connection):
             ping_timeout=ping_timeout,
             budget=budget,
         )
-        for name, value, allow_none in (("jwt", jwt, False), ("session_id", session_id, True),
-                                        ("impersonate", impersonate, True)):  # fmt: skip
-            _check_option(name, value, str, allow_none, where="stream")
+        _check_option("jwt", jwt, str, allow_none=False, where="stream")
+        _check_option("session_id", session_id, str, where="stream")
+        _check_option("impersonate", impersonate, str, where="stream")
         _check_option("ledger", ledger, Ledger, where="stream")
         self.symbol_rules = dict(symbol_rules or {})  # as on the HTTP client: checked before sending
         self._jwt = jwt
@@ -583,7 +583,7 @@ class OrderStream(OrderCommands[OrderResult], Connection):
             "params": _json.dumps(params).decode(),
         }
         try:
-            await ws.send(_text(envelope))
+            await _send(ws, envelope)
             async with asyncio.timeout(self._open_timeout):
                 answer = None
                 while answer is None:
@@ -724,7 +724,7 @@ class OrderStream(OrderCommands[OrderResult], Connection):
             self._deadlines.watch(pending, method)
             try:
                 sent_at = time.time()
-                await ws.send(_json.dumps(envelope), text=True)
+                await _send(ws, envelope)
                 frame = await pending.done
             except (ConnectionClosed, OSError) as exc:
                 raise TransportError(f"{method}: connection lost: {exc}", operation=method) from exc

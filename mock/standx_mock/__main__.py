@@ -13,16 +13,17 @@ from pathlib import Path
 from ._tables import TOKEN_DEFAULT_LIFETIME_SECONDS, WEBSOCKET_MAX_AGE_SECONDS
 from .config import (
     DEFAULT_SPEC_PATH,
-    WS_ACKS,
-    WS_ERROR_FRAMES,
     FaultConfig,
     MarketConfig,
     MockConfig,
     RandomWalk,
+    literal_choices,
     parse_decimal,
 )
 from .server import run_foreground
 from .spec_loader import SpecError
+
+CHOICES = literal_choices(MockConfig)  # the choice options' values, from MockConfig's annotations
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,13 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate-limit", action="store_true", help="enforce the documented per-account rate limit")
     p.add_argument(
         "--cancel-orders-response",
-        choices=("array", "ack"),
+        choices=CHOICES["cancel_orders_response"],
         default="array",
         help="cancel_orders success body: [] (default) or {code,message,request_id}",
     )
     p.add_argument(
         "--duplicate-cl-ord-id",
-        choices=("accept", "reject"),
+        choices=CHOICES["duplicate_cl_ord_id"],
         default="accept",
         help="a reused cl_ord_id: accept creates a second order (default: StandX documents no deduplication), "
         "reject answers 400",
@@ -91,14 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--ws-ack",
-        choices=WS_ACKS,
+        choices=CHOICES["ws_ack"],
         default="status",
         help='order-stream acknowledgement: {"status": "accepted"} (default, the docs\'), '
         '{"message": "accepted"} (a peer\'s variant) or none',
     )
     p.add_argument(
         "--ws-error-frames",
-        choices=WS_ERROR_FRAMES,
+        choices=CHOICES["ws_error_frames"],
         default="channel",
         help='market-stream errors: {"channel": "error", "data": {code, msg}} (default) or a bare {code, message}',
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, get_args, get_origin, get_type_hints
 
 from ._tables import (
     TOKEN_DEFAULT_LIFETIME_SECONDS,
@@ -25,8 +26,6 @@ FAULT_WHENS: tuple[str, ...] = get_args(FaultWhen)
 #: `MockConfig.ws_error_frames`).
 WsAck = Literal["status", "message", "none"]
 WsErrorFrames = Literal["channel", "bare"]
-WS_ACKS: tuple[str, ...] = get_args(WsAck)
-WS_ERROR_FRAMES: tuple[str, ...] = get_args(WsErrorFrames)
 
 DEFAULT_SPEC_PATH = Path(__file__).with_name("standx.yaml")
 
@@ -309,11 +308,16 @@ class MockConfig:
     log_level: str = "warning"
 
     def __post_init__(self) -> None:
-        if self.duplicate_cl_ord_id not in ("accept", "reject"):
-            raise ValueError(f"duplicate_cl_ord_id must be accept or reject, got {self.duplicate_cl_ord_id!r}")
-        for name, allowed in (("ws_ack", WS_ACKS), ("ws_error_frames", WS_ERROR_FRAMES)):
+        for name, allowed in literal_choices(MockConfig).items():  # every choice option, from its annotation
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+
+
+@functools.cache
+def literal_choices(cls: type) -> dict[str, tuple[str, ...]]:
+    """The dataclass's fields annotated with a Literal, and their allowed values."""
+    hints = get_type_hints(cls)
+    return {f.name: get_args(hints[f.name]) for f in dataclasses.fields(cls) if get_origin(hints[f.name]) is Literal}
 
 
 def parse_decimal(text: str, what: str) -> Decimal:

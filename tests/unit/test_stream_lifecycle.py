@@ -615,8 +615,9 @@ def test_subscriptions_changed_while_the_set_up_sends_them_are_all_settled() -> 
         def __init__(self) -> None:
             self.sent: list[dict[str, Any]] = []
 
-        async def send(self, text: str) -> None:
-            self.sent.append(json.loads(text))
+        async def send(self, message: bytes, text: bool) -> None:
+            assert text, "commands go out in text frames"
+            self.sent.append(json.loads(message))
             await asyncio.sleep(0)  # the other task runs here
 
     async def main() -> None:
